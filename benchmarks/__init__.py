@@ -1,0 +1,1 @@
+"""Benchmarks of the gallery runtime (not tests): `python -m benchmarks.latency`."""

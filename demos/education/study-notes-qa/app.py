@@ -1,0 +1,135 @@
+"""Study notes Q&A: find the passages of your notes that answer a question, by meaning."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gallery.context import DemoContext
+from gallery.errors import InputError
+from shared.fewshot import Embedder, embed_texts
+from shared.text import Passage, require_english, split_passages
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_FILE = "sample_notes.md"
+# Passages of a few sentences: long enough to answer, short enough to stay on one point.
+MAX_PASSAGE_CHARS = 450
+MAX_TOP_K = 10
+# Pasted notes are often asked several questions in a row; keep the last few indexed.
+PASTED_CACHE_SIZE = 8
+
+
+@dataclass(frozen=True)
+class NotesIndex:
+    """The passages of one set of notes and one unit vector per passage."""
+
+    passages: tuple[Passage, ...]
+    vectors: np.ndarray
+
+
+class _IndexCache:
+    """A small thread-safe LRU of indexes for pasted notes, keyed by the notes' hash."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, NotesIndex] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_build(self, notes: str, build: Any) -> NotesIndex:
+        key = hashlib.sha256(notes.encode("utf-8")).hexdigest()
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        index = build(notes)
+        with self._lock:
+            self._items[key] = index
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return index
+
+
+def sample_notes(demo_dir: Path) -> str:
+    """Return the sample notes shipped with the demo."""
+    return (demo_dir / SAMPLE_FILE).read_text(encoding="utf-8")
+
+
+def index_notes(embedder: Embedder, notes: str) -> NotesIndex:
+    """Split notes into passages and embed each with its section heading."""
+    passages = tuple(split_passages(notes, MAX_PASSAGE_CHARS))
+    vectors = embed_texts(embedder, [p.for_embedding() for p in passages])
+    return NotesIndex(passages, vectors)
+
+
+def predict(ctx: DemoContext, notes: str, use_sample: bool, question: str, top_k: int = 3) -> dict[str, Any]:
+    """Return the top_k passages of the notes that best answer the question, with character offsets."""
+    question = question.strip()
+    if not question:
+        raise InputError("is empty; please type a question about your notes", "question")
+    require_english(question, "question")
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise InputError(f"must be between 1 and {MAX_TOP_K}, got {top_k}", "top_k")
+    embedder = ctx.model("encoder")
+    if use_sample:
+        index = ctx.resource("sample-index", lambda: index_notes(embedder, sample_notes(ctx.path)))
+    else:
+        notes = notes or ""
+        if not notes.strip():
+            raise InputError("are empty; paste your notes, or tick “Use the sample notes”", "notes")
+        require_english(notes, "notes")
+        cache = ctx.resource("pasted-index-cache", lambda: _IndexCache(PASTED_CACHE_SIZE))
+        index = cache.get_or_build(notes, lambda text: index_notes(embedder, text))
+    if not index.passages:
+        raise InputError("contain no text to search", "notes")
+    query = embed_texts(embedder, [question])[0]
+    scores = index.vectors @ query
+    order = np.argsort(-scores, kind="stable")[:top_k]
+    passages = [
+        {
+            "text": index.passages[i].text,
+            "score": round(float(scores[i]), 4),
+            "start": index.passages[i].start,
+            "end": index.passages[i].end,
+        }
+        for i in order
+    ]
+    logger.info("%s: ranked %d passages", ctx.id, len(index.passages))
+    return {"passages": passages, "notes_source": "sample" if use_sample else "pasted", "passage_count": len(index.passages)}
+
+
+def highlight_segments(notes: str, passages: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    """Return the notes cut into (text, label) pieces, the found passages labelled by rank."""
+    ranked = sorted(((p["start"], p["end"], f"#{rank}") for rank, p in enumerate(passages, 1)))
+    segments: list[tuple[str, str | None]] = []
+    cursor = 0
+    for start, end, label in ranked:
+        if start > cursor:
+            segments.append((notes[cursor:start], None))
+        segments.append((notes[start:end], label))
+        cursor = end
+    if cursor < len(notes):
+        segments.append((notes[cursor:], None))
+    return segments
+
+
+def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    """Highlight the found passages in the notes and list them in a table."""
+    import pandas as pd  # deferred: only the UI renders tables
+
+    if result["notes_source"] == "sample":
+        notes = sample_notes(Path(__file__).resolve().parent)
+    else:
+        notes = inputs.get("notes") or ""
+    table = pd.DataFrame(
+        [[f"#{rank}", round(p["score"], 2), p["text"]] for rank, p in enumerate(result["passages"], 1)],
+        columns=["Rank", "Score", "Passage"],
+    )
+    return {"highlighted": highlight_segments(notes, result["passages"]), "passages": table}

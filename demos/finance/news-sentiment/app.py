@@ -1,0 +1,20 @@
+"""Financial headline sentiment: a few-shot head on sentence embeddings, trained from examples.csv."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gallery.context import DemoContext
+from shared.fewshot import classify_demo, present_classification
+from shared.text import require_english
+
+
+def predict(ctx: DemoContext, headline: str) -> dict[str, Any]:
+    """Return the headline's sentiment (positive, negative or neutral) and each label's probability."""
+    require_english(headline, "headline")
+    return classify_demo(ctx, headline, "label", input_name="headline")
+
+
+def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    """Show the sentiments as label bars."""
+    return present_classification(result, "label")

@@ -1,0 +1,7 @@
+"""Allow `python -m gallery`."""
+
+import sys
+
+from gallery.cli import main
+
+sys.exit(main())

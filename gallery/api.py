@@ -1,0 +1,217 @@
+"""Plain JSON API beside the Gradio UI: the demo index, one demo's manifest and status, and predict."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any, Awaitable, Callable
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from gallery.discovery import DemoEntry
+from gallery.errors import InputError, ModelUnavailableError
+from gallery.manifest import InputSpec, Manifest
+from gallery.service import DemoFailure, DemoNotFound, DemoUnavailable, GalleryService
+
+logger = logging.getLogger(__name__)
+
+Guard = Callable[[Request], Awaitable[None]]
+
+
+def _input_schema(spec: InputSpec) -> dict[str, Any]:
+    """Return the JSON schema of one input as the API accepts it."""
+    schema: dict[str, Any]
+    if spec.type == "text":
+        schema = {"type": "string"}
+        if spec.max_chars:
+            schema["maxLength"] = spec.max_chars
+    elif spec.type in ("number", "integer"):
+        schema = {"type": spec.type}
+        if spec.minimum is not None:
+            schema["minimum"] = spec.minimum
+        if spec.maximum is not None:
+            schema["maximum"] = spec.maximum
+    elif spec.type == "choice":
+        schema = {"type": "string", "enum": list(spec.choices or [])}
+    elif spec.type == "checkbox":
+        schema = {"type": "boolean"}
+    else:
+        schema = {"type": "string", "description": f"{spec.type} as a base64 data URL (data:<mime>;base64,...)"}
+    schema["title"] = spec.label.en
+    if spec.default is not None:
+        schema["default"] = spec.default
+    return schema
+
+
+def request_schema(manifest: Manifest) -> dict[str, Any]:
+    """Return the JSON schema of a demo's request body."""
+    required = [s.name for s in manifest.inputs if s.required and s.default is None]
+    return {
+        "type": "object",
+        "properties": {s.name: _input_schema(s) for s in manifest.inputs},
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def describe(service: GalleryService, entry: DemoEntry, full: bool) -> dict[str, Any]:
+    """Return a demo's public description: summary fields, status, and with `full` its manifest."""
+    status = service.status(entry.id)
+    data: dict[str, Any] = {
+        "id": entry.id,
+        "sector": entry.sector,
+        "status": status.state,
+        "reason": status.reason,
+        "backend": status.backend,
+        "variant": status.variant,
+        "url": f"/?demo={entry.id}",
+        "api": f"/api/demos/{entry.id}",
+    }
+    manifest = entry.manifest
+    if manifest is not None:
+        data.update(
+            title=manifest.title.model_dump(),
+            summary=manifest.summary.model_dump(),
+            task=manifest.task,
+            license=manifest.license,
+            models={n: {"task": s.task, "licence": s.licence} for n, s in manifest.models.items()},
+            api_name=manifest.api_name,
+        )
+        if full:
+            data["manifest"] = manifest.model_dump(mode="json")
+            data["models_status"] = status.models
+            data["request_schema"] = request_schema(manifest)
+    if entry.error and full:
+        data["path"] = str(entry.path)
+    return data
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """Read the request body, refusing (413) as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body is {int(declared):,} bytes; the limit is {limit:,} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"request body is larger than the limit of {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _raw_inputs(request: Request, manifest: Manifest, limit: int) -> dict[str, Any]:
+    """Parse a JSON, multipart or urlencoded request into raw inputs by name."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise HTTPException(413, f"request body is {int(declared):,} bytes; the limit is {limit:,} bytes")
+        try:
+            form = await request.form(max_files=8, max_fields=64, max_part_size=limit)
+        except Exception as exc:  # noqa: BLE001  (python-multipart raises several unrelated types)
+            raise HTTPException(400, f"malformed multipart body: {exc}") from None
+        types = {s.name: s.type for s in manifest.inputs}
+        raw: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                raw[key] = await value.read()
+            elif types.get(key) == "checkbox":
+                raw[key] = value.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                raw[key] = value
+        return raw
+    if content_type not in ("application/json", ""):
+        raise HTTPException(415, "send application/json, multipart/form-data or a urlencoded form")
+    body = await _read_body(request, limit)
+    try:
+        data = json.loads(body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPException(400, f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise HTTPException(422, "the body must be a JSON object of inputs by name")
+    return data
+
+
+def build_api(service: GalleryService, guard: Guard | None = None) -> APIRouter:
+    """Return the /api router; `guard` (auth, rate limit) runs before every request."""
+
+    async def checked(request: Request) -> None:
+        if guard is not None:
+            await guard(request)
+
+    router = APIRouter(prefix="/api", tags=["demos"])
+
+    @router.get("/demos", summary="List every demo with its status")
+    async def list_demos(request: Request) -> list[dict[str, Any]]:
+        await checked(request)
+        return [describe(service, e, full=False) for e in service.index.entries]
+
+    @router.get("/demos/{sector}/{slug}", summary="One demo's manifest, status and request schema")
+    async def get_demo(sector: str, slug: str, request: Request) -> dict[str, Any]:
+        await checked(request)
+        entry = service.index.get(f"{sector}/{slug}")
+        if entry is None:
+            raise HTTPException(404, f"no demo {sector}/{slug}")
+        return describe(service, entry, full=True)
+
+    async def run_demo(sector: str, slug: str, request: Request) -> JSONResponse:
+        await checked(request)
+        demo_id = f"{sector}/{slug}"
+        try:
+            entry = service.entry(demo_id)
+        except DemoNotFound:
+            raise HTTPException(404, f"no demo {demo_id}") from None
+        if entry.manifest is None or demo_id not in service.code:
+            raise HTTPException(503, f"demo {demo_id} is unavailable: {service.status(demo_id).reason}")
+        raw = await _raw_inputs(request, entry.manifest, service.limits.request_bytes)
+        started = time.perf_counter()
+        try:
+            result = await run_in_threadpool(service.run, demo_id, raw)
+        except InputError as exc:
+            raise HTTPException(422, exc.message) from None
+        except (DemoUnavailable, ModelUnavailableError) as exc:
+            raise HTTPException(503, f"demo {demo_id} is unavailable: {exc}") from None
+        except DemoFailure as exc:
+            raise HTTPException(500, str(exc)) from None
+        elapsed = (time.perf_counter() - started) * 1000
+        logger.info("demo %s: API request %d bytes in, %.1f ms", demo_id, int(request.headers.get("content-length") or 0), elapsed)
+        return JSONResponse(result, headers={"X-Inference-Ms": f"{elapsed:.1f}"})
+
+    for entry in service.index.entries:
+        if entry.manifest is None:
+            continue
+        body = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": request_schema(entry.manifest)},
+                "multipart/form-data": {"schema": {"type": "object", "additionalProperties": True}},
+            },
+        }
+        router.add_api_route(
+            f"/demos/{entry.id}",
+            _bind(run_demo, entry.sector, entry.slug),
+            methods=["POST"],
+            summary=f"Run {entry.id}: {entry.manifest.title.en}",
+            operation_id=f"run_{entry.manifest.api_name.replace('-', '_')}",
+            openapi_extra={"requestBody": body},
+            response_class=JSONResponse,
+        )
+
+    @router.post("/demos/{sector}/{slug}", include_in_schema=False)
+    async def run_unknown(sector: str, slug: str, request: Request) -> JSONResponse:
+        return await run_demo(sector, slug, request)
+
+    return router
+
+
+def _bind(handler: Callable[..., Awaitable[JSONResponse]], sector: str, slug: str) -> Callable[[Request], Awaitable[JSONResponse]]:
+    async def endpoint(request: Request) -> JSONResponse:
+        return await handler(sector, slug, request)
+
+    endpoint.__name__ = f"run_{sector}_{slug}".replace("-", "_")
+    return endpoint

@@ -1,0 +1,216 @@
+"""The `gallery` command: run, list, check, new, doctor, pull, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from gallery import __version__
+from gallery.discovery import DEFAULT_DEMOS_DIR, discover
+
+logger = logging.getLogger(__name__)
+
+
+def _size(value: str) -> int:
+    """Parse a memory size such as 6G, 512M or a byte count."""
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    text = value.strip().lower().removesuffix("b")
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--demos-dir", type=Path, default=DEFAULT_DEMOS_DIR, help="folder holding <sector>/<slug> demos")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the `gallery` command."""
+    parser = argparse.ArgumentParser(prog="gallery", description="OpenModels Gallery: open AI demos for everyone.")
+    parser.add_argument("--version", action="version", version=f"gallery {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="serve the gallery")
+    _add_common(run)
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=7860)
+    run.add_argument("--root-path", default="", help="URL prefix when served behind a reverse proxy, e.g. /gallery")
+    run.add_argument("--share", action="store_true", help="ask for a public share link")
+    run.add_argument("--share-server", metavar="HOST:PORT", help="self-hosted FRP share server (implies --share)")
+    run.add_argument("--sector", action="append", default=[], help="serve only this sector (repeatable)")
+    run.add_argument("--demo", action="append", default=[], help="serve only this demo <sector>/<slug> (repeatable)")
+    run.add_argument("--auth", metavar="USER:PASS", help="require this user and password (UI and API)")
+    run.add_argument("--cache-dir", type=Path, help="model/export cache (default $OPENMODELS_CACHE or ~/.cache/openmodels)")
+    run.add_argument("--memory-budget", type=_size, help="unload idle models above this resident size, e.g. 6G")
+    run.add_argument("--preload", action="store_true", help="load every model in the background after start-up")
+    run.add_argument("--no-standalone-pages", action="store_true", help="do not mount /demo/<sector>/<slug> pages")
+
+    lst = sub.add_parser("list", help="list demos and their status")
+    _add_common(lst)
+    lst.add_argument("--json", action="store_true", help="print JSON")
+
+    check = sub.add_parser("check", help="validate demo folders (manifests, files, generated indexes)")
+    _add_common(check)
+    check.add_argument("paths", nargs="*", type=Path, help="demo folders or demo.yaml files (default: all)")
+    check.add_argument("--fix", action="store_true", help="rewrite generated files (INDEX.md, CODEOWNERS)")
+    check.add_argument("--json", action="store_true", help="print problems as JSON")
+
+    new = sub.add_parser("new", help="scaffold a new demo folder from the template")
+    _add_common(new)
+    new.add_argument("demo_id", metavar="SECTOR/SLUG")
+    new.add_argument("--task", default=None, help="the demo's task, e.g. text-classification")
+    new.add_argument("--model-package", default=None, help="pip package that ships the model")
+
+    doctor = sub.add_parser("doctor", help="hardware, backends, and which models are available offline")
+    _add_common(doctor)
+    doctor.add_argument("--json", action="store_true")
+
+    pull = sub.add_parser("pull", help="download, convert and export models ahead of time")
+    _add_common(pull)
+    pull.add_argument("demo_ids", nargs="*", metavar="SECTOR/SLUG", help="default: every demo")
+    pull.add_argument("--cache-dir", type=Path)
+
+    bench = sub.add_parser("bench", help="latency benchmark: optimized backend vs plain transformers")
+    bench.add_argument("args", nargs=argparse.REMAINDER, help="arguments for benchmarks.latency")
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Serve the gallery."""
+    from gallery.server import ServeConfig, default_cache_dir, parse_auth, serve
+
+    try:
+        auth = parse_auth(args.auth) if args.auth else None
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    config = ServeConfig(
+        host=args.host, port=args.port, root_path=args.root_path.rstrip("/"),
+        share=args.share or bool(args.share_server), share_server=args.share_server,
+        select=[*args.sector, *args.demo], auth=auth, demos_dir=args.demos_dir,
+        cache_dir=args.cache_dir or default_cache_dir(), memory_budget=args.memory_budget,
+        preload=args.preload, standalone_pages=not args.no_standalone_pages,
+    )
+    unknown = [s for s in config.select if discover(args.demos_dir, [s]).entries == []]
+    if unknown:
+        print(f"error: no demo or sector matches {', '.join(unknown)} (see `gallery list`)", file=sys.stderr)
+        return 2
+    serve(config)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print the demo index with each demo's status."""
+    from gallery.api import describe
+    from gallery.runtime.registry import ModelRegistry
+    from gallery.server import default_cache_dir
+    from gallery.service import GalleryService
+
+    index = discover(args.demos_dir)
+    service = GalleryService(index, ModelRegistry(cache_dir=default_cache_dir()), default_cache_dir())
+    rows = [describe(service, e, full=False) for e in index.entries]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    width = max((len(r["id"]) for r in rows), default=10)
+    for row in rows:
+        title = row.get("title", {}).get("en", "")
+        line = f"{row['id']:<{width}}  {row['status']:<18}  {title}"
+        if row["reason"]:
+            line += f"\n{'':<{width}}  reason: {row['reason']}"
+        print(line)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate demo folders."""
+    from gallery.checks import run_check_command
+
+    return run_check_command(args.demos_dir, args.paths, fix=args.fix, as_json=args.json)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """Scaffold a demo folder."""
+    from gallery.scaffold import ScaffoldError, scaffold
+
+    try:
+        path = scaffold(args.demos_dir, args.demo_id, task=args.task, model_package=args.model_package)
+    except ScaffoldError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Created {path}. Next: edit demo.yaml and app.py, then `gallery check {path}` "
+          f"and `gallery run --demo {args.demo_id}`.")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Print hardware, backends and each demo model's offline availability."""
+    from gallery.runtime.doctor import doctor_report
+
+    report = doctor_report(discover(args.demos_dir))
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else report_text(report))
+    return 0
+
+
+def report_text(report: dict) -> str:  # type: ignore[type-arg]
+    """Render the doctor report as aligned tables."""
+    lines = ["Hardware and backends"]
+    for key, value in report["hardware"]:
+        lines.append(f"  {key:<24} {value}")
+    lines.append("")
+    lines.append("Demo models")
+    for row in report["models"]:
+        lines.append("  " + "  ".join(f"{v}" for v in row.values()))
+    return "\n".join(lines)
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    """Fetch, convert and export demo models ahead of time."""
+    from gallery.runtime.registry import ModelRegistry
+    from gallery.server import default_cache_dir
+
+    index = discover(args.demos_dir, args.demo_ids or None)
+    if args.demo_ids and not index.entries:
+        print(f"error: no demo matches {' '.join(args.demo_ids)}", file=sys.stderr)
+        return 2
+    registry = ModelRegistry(cache_dir=args.cache_dir or default_cache_dir())
+    failed = 0
+    for entry in index.entries:
+        if entry.manifest is None:
+            print(f"{entry.id}: skipped, invalid manifest: {entry.error}")
+            continue
+        for name, spec in entry.manifest.models.items():
+            print(f"{entry.id}: {name}: pulling…", flush=True)
+            try:
+                registry.pull(entry.id, name, spec, entry.path, progress=lambda msg: print(f"  {msg}", flush=True))
+            # One model failing to pull must not stop the others; the error is reported and counted.
+            except Exception as exc:  # noqa: BLE001
+                failed += 1
+                print(f"{entry.id}: {name}: FAILED: {exc}")
+            else:
+                print(f"{entry.id}: {name}: ready")
+    return 1 if failed else 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the latency benchmark."""
+    from benchmarks.latency import main as bench_main
+
+    return bench_main(args.args)
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "check": cmd_check, "new": cmd_new, "doctor": cmd_doctor,
+            "pull": cmd_pull, "bench": cmd_bench}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `gallery` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return COMMANDS[args.command](args)

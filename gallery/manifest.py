@@ -1,0 +1,224 @@
+"""Typed schema of a demo folder's `demo.yaml`, and loading it with errors that name file and field."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gallery.runtime.spec import ModelSpec
+
+MANIFEST_NAME = "demo.yaml"
+SECTORS: tuple[str, ...] = ("healthcare", "education", "finance", "transport")
+Sector = Literal["healthcare", "education", "finance", "transport"]
+SECTORS_NEEDING_DISCLAIMER = frozenset({"healthcare", "finance"})
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+InputType = Literal["text", "number", "integer", "choice", "checkbox", "image", "audio", "file"]
+OutputType = Literal["text", "label", "table", "highlight", "plot", "json", "markdown", "image"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bilingual(_Strict):
+    """A text given in English and Chinese."""
+
+    en: str = Field(min_length=1)
+    zh: str = Field(min_length=1)
+
+    @field_validator("en", "zh")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    def get(self, lang: str) -> str:
+        """Return the text for `lang`, falling back to English."""
+        return self.zh if lang.startswith("zh") else self.en
+
+
+class InputSpec(_Strict):
+    """One input of a demo: its type, label and limits."""
+
+    name: str
+    type: InputType
+    label: Bilingual
+    required: bool = True
+    default: Any = None
+    lines: int = Field(1, ge=1, le=40, description="text box height")
+    max_chars: int | None = Field(None, ge=1, description="text length limit")
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    choices: list[str] | None = None
+    max_seconds: float | None = Field(None, gt=0, description="audio duration limit")
+    max_pixels: int | None = Field(None, gt=0, description="image size limit (width x height)")
+    max_bytes: int | None = Field(None, gt=0, description="upload size limit")
+    accept: list[str] | None = Field(None, description="file extensions, e.g. ['.csv']")
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError("must be a lower-case Python identifier")
+        return value
+
+    @model_validator(mode="after")
+    def _type_rules(self) -> "InputSpec":
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a `choice` input needs `choices`")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError("minimum is greater than maximum")
+        return self
+
+
+class OutputSpec(_Strict):
+    """One rendered view of a demo's JSON result."""
+
+    name: str
+    type: OutputType
+    label: Bilingual
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError("must be a lower-case Python identifier")
+        return value
+
+
+class Manifest(_Strict):
+    """Everything the gallery knows about a demo before importing its code."""
+
+    id: str
+    sector: Sector
+    title: Bilingual
+    summary: Bilingual
+    task: str = Field(min_length=1)
+    license: str = Field(min_length=1, description="SPDX id of the demo's code")
+    owners: list[str] = Field(min_length=1)
+    tags: list[str] = Field(default_factory=list)
+    disclaimer: Bilingual | None = None
+    models: dict[str, ModelSpec] = Field(default_factory=dict)
+    inputs: list[InputSpec] = Field(min_length=1)
+    outputs: list[OutputSpec] = Field(min_length=1)
+    examples: list[dict[str, Any]] = Field(default_factory=list)
+    disabled: str | None = None
+
+    @property
+    def slug(self) -> str:
+        """Return the demo's folder name."""
+        return self.id.split("/", 1)[1]
+
+    @property
+    def api_name(self) -> str:
+        """Return the Gradio API endpoint name (`<sector>-<slug>`)."""
+        return self.id.replace("/", "-")
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        sector, _, slug = value.partition("/")
+        if sector not in SECTORS or not SLUG_RE.match(slug):
+            raise ValueError("must be `<sector>/<slug>` with a known sector and a kebab-case slug")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> "Manifest":
+        if self.id.split("/", 1)[0] != self.sector:
+            raise ValueError(f"id {self.id!r} does not start with sector {self.sector!r}")
+        if self.sector in SECTORS_NEEDING_DISCLAIMER and self.disclaimer is None:
+            raise ValueError(f"disclaimer: required (en and zh) for sector {self.sector!r}")
+        names = [spec.name for spec in self.inputs]
+        if len(set(names)) != len(names):
+            raise ValueError("inputs: names must be unique")
+        for index, example in enumerate(self.examples):
+            unknown = set(example) - set(names)
+            if unknown:
+                raise ValueError(f"examples[{index}]: unknown input(s) {sorted(unknown)}")
+        return self
+
+
+@dataclass(frozen=True)
+class ManifestProblem:
+    """One error in a manifest: which file, which field, what is wrong."""
+
+    path: Path
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.field}: {self.message}"
+
+
+class ManifestError(Exception):
+    """A manifest could not be read or validated; carries every problem found."""
+
+    def __init__(self, problems: list[ManifestProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif str(item) in ("PackageSource", "HubSource", "PathSource"):
+            continue  # union branch names are noise to a contributor
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def problems_from_validation(path: Path, error: ValidationError) -> list[ManifestProblem]:
+    """Turn a pydantic error into problems naming the file and the dotted field."""
+    problems = []
+    for item in error.errors():
+        message = str(item["msg"]).removeprefix("Value error, ")
+        field = _field_path(tuple(item["loc"]))
+        if field == "(top level)" and ": " in message and message.split(": ", 1)[0].isidentifier():
+            field, message = message.split(": ", 1)
+        problems.append(ManifestProblem(path, field, message))
+    return problems
+
+
+def read_manifest_data(path: Path) -> dict[str, Any]:
+    """Read a manifest's YAML mapping, raising ManifestError on unreadable or non-mapping files."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError([ManifestProblem(path, "(file)", f"cannot read: {exc}")]) from exc
+    except yaml.YAMLError as exc:
+        raise ManifestError([ManifestProblem(path, "(file)", f"invalid YAML: {exc}")]) from exc
+    if not isinstance(data, dict):
+        raise ManifestError([ManifestProblem(path, "(file)", "must be a YAML mapping")])
+    return data
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Load and validate one `demo.yaml`, checking that id and sector match its folder."""
+    data = read_manifest_data(path)
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValidationError as exc:
+        raise ManifestError(problems_from_validation(path, exc)) from exc
+    folder_id = f"{path.parent.parent.name}/{path.parent.name}"
+    problems = []
+    if manifest.id != folder_id:
+        problems.append(ManifestProblem(path, "id", f"is {manifest.id!r} but the folder is {folder_id!r}"))
+    if manifest.sector != path.parent.parent.name:
+        problems.append(
+            ManifestProblem(path, "sector", f"is {manifest.sector!r} but the parent folder is {path.parent.parent.name!r}")
+        )
+    if problems:
+        raise ManifestError(problems)
+    return manifest

@@ -1,0 +1,193 @@
+"""Turn a spec into a loaded model: resolve, convert, export, quantize with a guard, then load (cache first)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from gallery.runtime import cache, calibration, sources
+from gallery.runtime.hardware import detect
+from gallery.runtime.spec import ModelSpec
+from gallery.runtime.tasks import TaskHandler, handler_for
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Built:
+    """A loaded model and how it was obtained."""
+
+    obj: Any
+    backend: str
+    variant: str | None
+    quant_check: dict[str, Any] | None = None
+    export_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def say(progress: Progress | None, demo_id: str, message: str) -> None:
+    """Log a step of a load and pass it to the progress callback (`gallery pull` prints it)."""
+    logger.info("%s: %s", demo_id, message)
+    if progress:
+        progress(message)
+
+
+class Builder:
+    """Owns the cache folders and the counters that tests read (exports, conversions, checks)."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.hasher = sources.FileHasher(self.cache_dir / "hashes.json")
+        self.counters: Counter[str] = Counter()
+
+    # -- sources -------------------------------------------------------------------------------------------
+
+    def source(self, spec: ModelSpec, demo_dir: Path, demo_id: str, download: bool = False,
+               progress: Progress | None = None) -> tuple[Path, str]:
+        """Return the usable source folder and its fingerprint, running the spec's converter (cached) if any."""
+        resolved = sources.resolve(spec, demo_dir, self.hasher, download=download, progress=progress)
+        if not spec.converter:
+            return resolved.path, resolved.fingerprint
+        from gallery.runtime.converters import converter_fingerprint, get_converter
+
+        convert = get_converter(spec.converter)
+        key = cache.cache_key({"source": resolved.fingerprint, "converter": spec.converter,
+                               "code": converter_fingerprint(spec.converter)})
+        entry = self.cache_dir / "converted" / spec.converter / key
+
+        def build(tmp: Path) -> dict[str, Any]:
+            say(progress, demo_id, f"converting {resolved.description} with {spec.converter}")
+            started = time.perf_counter()
+            convert(resolved.path, tmp / "model")
+            self.counters["conversions"] += 1
+            return {"source": resolved.fingerprint, "converter": spec.converter,
+                    "seconds": round(time.perf_counter() - started, 2)}
+
+        cache.build_once(entry, build)
+        return entry / "model", f"converted:{spec.converter}:{key}"
+
+    # -- Optimum export and int8 ---------------------------------------------------------------------------
+
+    def export(self, spec: ModelSpec, handler: TaskHandler, src: Path, fingerprint: str, demo_id: str,
+               progress: Progress | None = None) -> tuple[Path, dict[str, Any]]:
+        """Return the fp32 export folder (exporting on a cache miss) and its metadata."""
+        # Keyed by the exporter class, not the task name: translation and summarization of one model share it.
+        key = cache.cache_key({"source": fingerprint, "exporter": handler.ort_class,
+                               "versions": cache.tool_versions(), "opset": "optimum-default"})
+        entry = self.cache_dir / "exports" / handler.ort_class / key
+
+        def build(tmp: Path) -> dict[str, Any]:
+            say(progress, demo_id, f"exporting {spec.task} model to ONNX (one time, cached)")
+            started = time.perf_counter()
+            meta = handler.export(src, tmp / "onnx", spec)
+            self.counters["exports"] += 1
+            return {**meta, "task": spec.task, "source": fingerprint, "versions": cache.tool_versions(),
+                    "export_seconds": round(time.perf_counter() - started, 2)}
+
+        meta, built = cache.build_once(entry, build)
+        if not built:
+            logger.info("%s: export cache hit %s", demo_id, entry)
+        return entry, meta
+
+    def quantized(self, fp32_entry: Path, config_name: str, demo_id: str,
+                  progress: Progress | None = None) -> Path:
+        """Return the int8 folder next to an fp32 export (quantizing on a cache miss)."""
+        from gallery.runtime.quantize import RECIPE, quantize_folder
+
+        entry = fp32_entry.with_name(f"{fp32_entry.name}-int8-{config_name}-{RECIPE}")
+
+        def build(tmp: Path) -> dict[str, Any]:
+            say(progress, demo_id, f"quantizing to dynamic int8 ({config_name})")
+            started = time.perf_counter()
+            files = quantize_folder(fp32_entry / "onnx", tmp / "onnx", config_name)
+            self.counters["quantizations"] += 1
+            return {"config": config_name, "files": files, "seconds": round(time.perf_counter() - started, 2)}
+
+        cache.build_once(entry, build)
+        return entry
+
+    def guarded_int8(self, spec: ModelSpec, handler: TaskHandler, fp32_entry: Path, meta: dict[str, Any],
+                     backend: str, demo_id: str, demo_dir: Path,
+                     progress: Progress | None = None) -> tuple[Any, str, dict[str, Any] | None]:
+        """Load int8 when its accuracy check passes on the calibration inputs, else fp32; return (obj, variant, check)."""
+        config_name = detect().quantization_config
+        int8_entry = self.quantized(fp32_entry, config_name, demo_id, progress)
+        items = calibration.collect(spec, demo_dir)
+        check_file = int8_entry / "checks" / f"{calibration.fingerprint(items)}.json"
+        check = None
+        if check_file.exists():
+            check = json.loads(check_file.read_text())
+        elif not items:
+            check = {"passed": False, "reason": "no examples to check int8 against", "examples": 0}
+        if check is not None:
+            variant = "int8" if check.get("passed") else "fp32"
+            folder = int8_entry if variant == "int8" else fp32_entry
+            return handler.load(folder / "onnx", spec, backend, variant, meta), variant, check
+        say(progress, demo_id, f"checking int8 accuracy on {len(items)} examples")
+        fp32 = handler.load(fp32_entry / "onnx", spec, backend, "fp32", meta)
+        int8 = handler.load(int8_entry / "onnx", spec, backend, "int8", meta)
+        started = time.perf_counter()
+        check = handler.check(fp32, int8, items)
+        self.counters["quant_checks"] += 1
+        check.update({"config": config_name, "seconds": round(time.perf_counter() - started, 2)})
+        with cache.locked(check_file):
+            check_file.parent.mkdir(parents=True, exist_ok=True)
+            check_file.write_text(json.dumps(check, indent=2, default=str))
+        if check["passed"]:
+            logger.info("%s: int8 kept (%s = %s)", demo_id, check.get("metric"), check.get("value"))
+            fp32.close()
+            return int8, "int8", check
+        logger.warning("%s: int8 rejected, keeping fp32: %s", demo_id, check.get("reason"))
+        int8.close()
+        return fp32, "fp32", check
+
+    # -- the whole path ------------------------------------------------------------------------------------
+
+    def wants_int8(self, spec: ModelSpec, handler: TaskHandler, backend: str) -> tuple[bool, str | None]:
+        """Return whether to try int8 and, when not, why."""
+        if spec.quantize == "none":
+            return False, "quantize: none"
+        if backend != "onnxruntime-cpu":
+            return False, f"int8 is for CPU; running fp32 on {backend}"
+        if spec.quantize == "auto" and not handler.auto_quantize:
+            return False, f"quantize: auto keeps {spec.task} models fp32 (set dynamic-int8 to try)"
+        return True, None
+
+    def build(self, spec: ModelSpec, demo_dir: Path, backend: str, demo_id: str, download: bool = False,
+              progress: Progress | None = None, fallback: Path | None = None) -> Built:
+        """Return the loaded model for an Optimum-exportable task on `backend`.
+
+        `fallback` is the export folder of a previous load: when the source has gone (HF cache cleared,
+        package removed) that export still serves, so a pulled model keeps working offline.
+        """
+        handler = handler_for(spec.task)
+        try:
+            src, fingerprint = self.source(spec, demo_dir, demo_id, download, progress)
+        except sources.SourceUnavailable as exc:
+            meta = cache.read_meta(fallback) if fallback is not None and backend != "torch" else None
+            if meta is None:
+                raise
+            logger.warning("%s: source unavailable (%s); serving the cached export %s", demo_id, exc, fallback)
+            assert fallback is not None
+            entry = fallback
+        else:
+            if backend == "torch":
+                say(progress, demo_id, "loading the plain PyTorch model (fp32, eager)")
+                obj = handler.load_torch(src, spec)
+                return Built(obj, obj.backend, "fp32")
+            entry, meta = self.export(spec, handler, src, fingerprint, demo_id, progress)
+        try_int8, why_not = self.wants_int8(spec, handler, backend)
+        if try_int8:
+            obj, variant, check = self.guarded_int8(spec, handler, entry, meta, backend, demo_id, demo_dir, progress)
+        else:
+            obj, variant, check = handler.load(entry / "onnx", spec, backend, "fp32", meta), "fp32", None
+        if obj.backend != backend:
+            logger.warning("%s: asked for %s but the session runs on %s", demo_id, backend, obj.backend)
+        return Built(obj, obj.backend, variant, check, entry, [why_not] if why_not else [])

@@ -1,0 +1,139 @@
+"""Detect the accelerators and CPU features at hand, and pick the backend and quantization config from them."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import os
+import platform
+from dataclasses import dataclass, field
+from importlib import metadata
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """What this machine offers the runtime."""
+
+    machine: str
+    cpu_model: str
+    cpu_count: int
+    total_ram_bytes: int
+    providers: tuple[str, ...]  # ONNX Runtime execution providers compiled into the installed wheel
+    cuda: bool  # the CUDA provider is present (a session still has to prove it really gets it)
+    openvino: bool  # optimum-intel (OpenVINO) is installed
+    avx2: bool
+    avx512: bool
+    avx512_vnni: bool
+    arm64: bool
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def quantization_config(self) -> str:
+        """Return the name of the `AutoQuantizationConfig` constructor that fits this CPU."""
+        if self.arm64:
+            return "arm64"
+        if self.avx512_vnni:
+            return "avx512_vnni"
+        if self.avx512:
+            return "avx512"
+        return "avx2"
+
+    @property
+    def default_backend(self) -> str:
+        """Return the backend `auto` resolves to: CUDA ONNX Runtime when present, else CPU ONNX Runtime.
+
+        OpenVINO is detected and reported but not chosen: its optimum-intel path is not wired in this runtime
+        (optimum-intel cannot be installed next to optimum 2.1 + optimum-onnx here to test it).
+        """
+        return "onnxruntime-cuda" if self.cuda else "onnxruntime-cpu"
+
+
+def _cpu_flags() -> tuple[set[str], str]:
+    """Return the CPU feature flags and model name from /proc/cpuinfo (empty where it does not exist)."""
+    flags: set[str] = set()
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("flags", "Features") and not flags:
+                    flags = set(value.split())
+                elif key in ("model name", "Model", "CPU implementer") and model in ("", platform.machine()):
+                    model = value.strip()
+    except OSError:
+        pass  # not Linux: flags stay unknown and the generic (avx2) config is used
+    return flags, model
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _ram_bytes() -> int:
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().total)
+    except ImportError:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+@functools.lru_cache(maxsize=1)
+def detect() -> Hardware:
+    """Return what this machine offers (cached: hardware does not change while the process runs)."""
+    import onnxruntime as ort
+
+    flags, model = _cpu_flags()
+    machine = platform.machine().lower()
+    providers = tuple(ort.get_available_providers())
+    versions = {
+        name: v
+        for name in ("onnxruntime", "onnxruntime-gpu", "onnxruntime-openvino", "onnx", "optimum", "optimum-onnx",
+                     "optimum-intel", "openvino", "transformers", "torch", "tokenizers")
+        if (v := _version(name)) is not None
+    }
+    openvino = importlib.util.find_spec("optimum") is not None and _version("optimum-intel") is not None
+    return Hardware(
+        machine=machine,
+        cpu_model=model,
+        cpu_count=os.cpu_count() or 1,
+        total_ram_bytes=_ram_bytes(),
+        providers=providers,
+        cuda="CUDAExecutionProvider" in providers,
+        openvino=openvino,
+        avx2="avx2" in flags,
+        avx512="avx512f" in flags,
+        avx512_vnni="avx512_vnni" in flags or "avx512vnni" in flags,
+        arm64=machine in ("aarch64", "arm64"),
+        versions=versions,
+    )
+
+
+def describe() -> list[tuple[str, str]]:
+    """Return `gallery doctor` rows: machine, CPU features, providers, chosen backend and quantization."""
+    hw = detect()
+
+    def yes(value: bool) -> str:
+        return "yes" if value else "no"
+
+    rows = [
+        ("machine", f"{hw.machine}, {hw.cpu_count} CPU cores, {hw.total_ram_bytes / 2**30:.1f} GiB RAM"),
+        ("cpu", hw.cpu_model),
+        ("cpu features", f"AVX2 {yes(hw.avx2)}, AVX-512 {yes(hw.avx512)}, AVX-512 VNNI {yes(hw.avx512_vnni)}, "
+                         f"ARM64 {yes(hw.arm64)}"),
+        ("onnxruntime providers", ", ".join(hw.providers)),
+        ("cuda", "available (onnxruntime-gpu)" if hw.cuda else "no (install the onnxruntime-gpu extra for CUDA)"),
+        ("openvino", "optimum-intel installed (detected, not used yet: ONNX Runtime serves)" if hw.openvino
+         else "no (optimum-intel not installed)"),
+        ("default backend", hw.default_backend),
+        ("int8 config", f"AutoQuantizationConfig.{hw.quantization_config} (dynamic, CPU only)"),
+    ]
+    rows += [(f"version {name}", version) for name, version in sorted(hw.versions.items())]
+    return rows

@@ -1,0 +1,100 @@
+"""Typed model spec: the `models:` block of a demo manifest."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ModelTask = Literal[
+    "feature-extraction",
+    "text-classification",
+    "token-classification",
+    "question-answering",
+    "text2text-generation",
+    "translation",
+    "summarization",
+    "automatic-speech-recognition",
+    "image-classification",
+    "onnx",
+    "torch-module",
+    "custom",
+]
+Backend = Literal["auto", "onnxruntime", "openvino", "torch"]
+Quantize = Literal["auto", "none", "dynamic-int8"]
+
+_CALLABLE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PackageSource(_Strict):
+    """A model shipped inside a pip package."""
+
+    package: str = Field(description="pip distribution name that ships the model")
+    path: str | None = Field(None, description="folder or file inside the package's import root")
+    loader: str | None = Field(None, description="`module:function` returning the model path")
+
+    @model_validator(mode="after")
+    def _one_locator(self) -> "PackageSource":
+        if (self.path is None) == (self.loader is None):
+            raise ValueError("give exactly one of `path` or `loader`")
+        if self.loader is not None and not _CALLABLE.match(self.loader):
+            raise ValueError(f"loader must look like `module:function`, got {self.loader!r}")
+        return self
+
+
+class HubSource(_Strict):
+    """A model on the Hugging Face Hub, pinned to one commit."""
+
+    hub: str = Field(description="repository id, e.g. `org/name`")
+    revision: str = Field(description="full 40-character commit sha")
+
+    @field_validator("revision")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        if not _SHA.match(value):
+            raise ValueError("revision must be a full 40-character commit sha (pin the model)")
+        return value
+
+
+class PathSource(_Strict):
+    """A model in a local folder (absolute, or relative to the demo folder)."""
+
+    path: str
+
+
+ModelSource = Union[PackageSource, HubSource, PathSource]
+
+
+class ModelSpec(_Strict):
+    """How one demo model is found, converted, exported and run."""
+
+    task: ModelTask
+    source: ModelSource
+    licence: str = Field(description="SPDX id of the model weights' licence")
+    converter: str | None = Field(None, description="name of a registered source converter")
+    backend: Backend = "auto"
+    quantize: Quantize = "auto"
+    factory: str | None = Field(
+        None, description="`module:function` building the model (torch-module and custom tasks)"
+    )
+    options: dict[str, Any] = Field(default_factory=dict, description="task-specific settings")
+    max_concurrency: int = Field(2, ge=1, le=64, description="parallel calls allowed into this model")
+
+    @model_validator(mode="after")
+    def _factory_rules(self) -> "ModelSpec":
+        needs = self.task in ("torch-module", "custom")
+        if needs and not self.factory:
+            raise ValueError(f"task {self.task!r} needs `factory: module:function`")
+        if self.factory is not None and not _CALLABLE.match(self.factory):
+            raise ValueError(f"factory must look like `module:function`, got {self.factory!r}")
+        return self
+
+    def identity(self) -> dict[str, Any]:
+        """Return the fields that decide which loaded model this spec means (for sharing)."""
+        return self.model_dump(mode="json", exclude={"licence", "max_concurrency"})

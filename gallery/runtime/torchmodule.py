@@ -1,0 +1,113 @@
+"""torch-module specs: a demo's own PyTorch module, exported to ONNX by the runtime, verified and cached."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from gallery.runtime import cache
+from gallery.runtime.build import Builder, Built, say
+from gallery.runtime.models import OnnxModel, TorchModuleModel
+from gallery.runtime.spec import ModelSpec
+from gallery.runtime.tasks import providers_for, real_backend
+
+logger = logging.getLogger(__name__)
+
+OPSET = 17
+DEFAULT_ATOL = 1e-3
+
+
+def _factory(ref: str) -> Callable[..., Any]:
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _code_hash(fn: Callable[..., Any]) -> str:
+    """Return a hash of the factory's module source: editing the model code invalidates the export."""
+    module = inspect.getmodule(fn)
+    try:
+        text = inspect.getsource(module) if module is not None else inspect.getsource(fn)
+    except (OSError, TypeError):
+        text = getattr(fn, "__qualname__", repr(fn))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _settings(spec: ModelSpec) -> dict[str, Any]:
+    opts = spec.options
+    shape = opts.get("input_shape")
+    if not shape:
+        raise ValueError("torch-module needs options.input_shape, e.g. [1, 3, 224, 224]")
+    return {"input_shape": [int(v) for v in shape], "input_name": str(opts.get("input_name", "input")),
+            "output_name": str(opts.get("output_name", "output")),
+            "dynamic_batch": bool(opts.get("dynamic_batch", True)), "atol": float(opts.get("atol", DEFAULT_ATOL))}
+
+
+def export_module(module: Any, settings: dict[str, Any], path: Path) -> float:
+    """Export `module` to ONNX (TorchScript exporter, opset 17) and return the max abs diff vs torch."""
+    import onnxruntime as ort
+    import torch
+
+    name_in, name_out = settings["input_name"], settings["output_name"]
+    dummy = torch.randn(*settings["input_shape"], generator=torch.Generator().manual_seed(0))
+    axes = {name_in: {0: "batch"}, name_out: {0: "batch"}} if settings["dynamic_batch"] else None
+    with torch.inference_mode():
+        torch.onnx.export(module, (dummy,), str(path), input_names=[name_in], output_names=[name_out],
+                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+    # Verify on a fresh random input (batch 2 when dynamic) rather than the tracing input.
+    shape = list(settings["input_shape"])
+    if settings["dynamic_batch"]:
+        shape[0] = 2
+    probe = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        expected = module(probe)
+    expected = expected[0] if isinstance(expected, (tuple, list)) else expected
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run([name_out], {name_in: probe.numpy()})[0]
+    return float(np.max(np.abs(got - expected.numpy())))
+
+
+def build_torch_module(builder: Builder, spec: ModelSpec, demo_dir: Path, backend: str, demo_id: str,
+                       progress: Callable[[str], None] | None = None) -> Built:
+    """Return an OnnxModel for the spec's module (exporting on a cache miss), or the module itself on torch."""
+    import onnxruntime as ort
+
+    assert spec.factory is not None
+    settings = _settings(spec)
+    src, fingerprint = builder.source(spec, demo_dir, demo_id, progress=progress)
+    factory = _factory(spec.factory)
+    if backend == "torch":
+        module = factory(src).eval()
+        obj = TorchModuleModel(module, input_names=[settings["input_name"]], output_names=[settings["output_name"]],
+                               max_concurrency=spec.max_concurrency)
+        return Built(obj, obj.backend, "fp32")
+    key = cache.cache_key({"source": fingerprint, "factory": spec.factory, "code": _code_hash(factory),
+                           "settings": settings, "versions": cache.tool_versions(), "opset": OPSET})
+    entry = builder.cache_dir / "exports" / "torch-module" / key
+
+    def build(tmp: Path) -> dict[str, Any]:
+        say(progress, demo_id, f"exporting {spec.factory} to ONNX (opset {OPSET}, one time, cached)")
+        started = time.perf_counter()
+        (tmp / "onnx").mkdir()
+        diff = export_module(factory(src).eval(), settings, tmp / "onnx" / "model.onnx")
+        if diff > settings["atol"]:
+            raise RuntimeError(f"ONNX export of {spec.factory} differs from torch by {diff:.2e} "
+                               f"(> atol {settings['atol']})")
+        builder.counters["exports"] += 1
+        return {"task": "torch-module", "source": fingerprint, "max_abs_diff": diff, "opset": OPSET,
+                "export_seconds": round(time.perf_counter() - started, 2)}
+
+    meta, _ = cache.build_once(entry, build)
+    path = entry / "onnx" / "model.onnx"
+    session = ort.InferenceSession(str(path), providers=providers_for(backend))
+    obj = OnnxModel(session, path=path, max_concurrency=spec.max_concurrency,
+                    backend=real_backend(session.get_providers()))
+    built = Built(obj, obj.backend, "fp32", None, entry)
+    built.notes.append(f"export max abs diff vs torch {meta.get('max_abs_diff'):.2e}")
+    return built

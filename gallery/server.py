@@ -1,0 +1,154 @@
+"""Assemble the FastAPI app (JSON API, per-demo pages, the gallery) and serve it with uvicorn."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+from fastapi import FastAPI, HTTPException, Request
+
+from gallery import __version__
+from gallery.api import build_api
+from gallery.discovery import DEFAULT_DEMOS_DIR, discover
+from gallery.runtime.registry import ModelRegistry
+from gallery.service import GalleryService
+from gallery.ui.bootstrap import LanguageBootstrapMiddleware
+from gallery.ui.layout import APP_CSS, HEAD_JS, build_gallery, build_single
+
+logger = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """Return `$OPENMODELS_CACHE`, else the user's cache dir (XDG) + openmodels."""
+    if os.environ.get("OPENMODELS_CACHE"):
+        return Path(os.environ["OPENMODELS_CACHE"]).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "openmodels"
+
+
+@dataclass
+class ServeConfig:
+    """Everything `gallery run` can be told."""
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    root_path: str = ""
+    share: bool = False
+    share_server: str | None = None
+    select: list[str] = field(default_factory=list)
+    auth: tuple[str, str] | None = None
+    demos_dir: Path = DEFAULT_DEMOS_DIR
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    memory_budget: int | None = None
+    preload: bool = False
+    standalone_pages: bool = True
+
+
+def parse_auth(value: str) -> tuple[str, str]:
+    """Parse `user:pass` (raises ValueError with a clear message)."""
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("--auth must look like user:password")
+    return user, password
+
+
+def _basic_auth_guard(credentials: tuple[str, str]):  # type: ignore[no-untyped-def]
+    async def guard(request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                user, _, password = base64.b64decode(token).decode("utf-8").partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                user, password = "", ""
+            if secrets.compare_digest(user, credentials[0]) and secrets.compare_digest(password, credentials[1]):
+                return
+        raise HTTPException(401, "authentication required (HTTP Basic, same user:password as the UI)",
+                            headers={"WWW-Authenticate": 'Basic realm="OpenModels Gallery"'})
+
+    return guard
+
+
+def example_files(service: GalleryService) -> list[str]:
+    """Return the example files the UI may serve (and nothing else from the demo folders)."""
+    files = []
+    for entry in service.index.entries:
+        for example in entry.manifest.examples if entry.manifest else []:
+            for spec in entry.manifest.inputs:  # type: ignore[union-attr]
+                value = example.get(spec.name)
+                if spec.type in ("image", "audio", "file") and isinstance(value, str):
+                    path = (entry.path / value).resolve()
+                    if path.is_file() and path.is_relative_to(entry.path.resolve()):
+                        files.append(str(path))
+    return files
+
+
+def create_app(config: ServeConfig) -> tuple[FastAPI, GalleryService]:
+    """Build the whole web app: index demos, then mount the JSON API, demo pages and the gallery."""
+    index = discover(config.demos_dir, config.select or None)
+    registry = ModelRegistry(cache_dir=config.cache_dir, memory_budget_bytes=config.memory_budget)
+    service = GalleryService(index, registry, config.cache_dir)
+    app = FastAPI(title="OpenModels Gallery API", version=__version__, openapi_url="/api/openapi.json",
+                  docs_url="/api/docs", redoc_url=None, root_path=config.root_path)
+    guard = _basic_auth_guard(config.auth) if config.auth else None
+    app.include_router(build_api(service, guard))
+
+    mount_options = dict(
+        css=APP_CSS, head=HEAD_JS, auth=config.auth, root_path=config.root_path or None,
+        allowed_paths=example_files(service), footer_links=["api", "settings"], ssr_mode=False,
+    )
+    if config.standalone_pages:
+        for entry in index.entries:
+            blocks, i18n = build_single(service, entry)
+            gr.mount_gradio_app(app, blocks, path=f"/demo/{entry.id}", i18n=i18n, **mount_options)
+    blocks, i18n = build_gallery(service)
+    gr.mount_gradio_app(app, blocks, path="/", i18n=i18n, **mount_options)
+    app.add_middleware(LanguageBootstrapMiddleware)
+    app.state.service = service
+    return app, service
+
+
+def start_share_tunnel(host: str, port: int, server: str | None) -> str | None:
+    """Open a Gradio share tunnel to the running server; return its URL or None, saying why in one line."""
+    from gradio import networking
+
+    try:
+        url = networking.setup_tunnel(local_host=host, local_port=port, share_token=secrets.token_urlsafe(32),
+                                      share_server_address=server, share_server_tls_certificate=None)
+    # The tunnel has many failure modes (DNS, firewall, missing frpc binary); any of them means "local only".
+    except Exception as exc:  # noqa: BLE001
+        target = server or "gradio.live"
+        print(f"* Share link unavailable: could not reach the share server {target} "
+              f"({type(exc).__name__}); still serving locally.", flush=True)
+        return None
+    if server and url.startswith("https://"):
+        url = "http://" + url.removeprefix("https://")
+    print(f"* Public share link: {url}", flush=True)
+    return url
+
+
+def serve(config: ServeConfig) -> None:
+    """Serve the gallery until interrupted."""
+    import uvicorn
+
+    app, service = create_app(config)
+    shown = "localhost" if config.host in ("0.0.0.0", "127.0.0.1") else config.host
+    print(f"* OpenModels Gallery: {len(service.index.available)} demos, "
+          f"{len(service.index.unavailable)} unavailable", flush=True)
+    for entry in service.index.unavailable:
+        print(f"  - unavailable: {entry.id} ({entry.stage}): {entry.error or entry.manifest and entry.manifest.disabled}")
+    print(f"* Running on http://{shown}:{config.port}{config.root_path}/", flush=True)
+    if config.share:
+        threading.Thread(target=start_share_tunnel, args=(config.host, config.port, config.share_server),
+                         daemon=True, name="share-tunnel").start()
+    if config.preload:
+        items = [(e.id, n, s, e.path) for e in service.index.available for n, s in e.manifest.models.items()]  # type: ignore[union-attr]
+        service.registry.preload(items)
+    uvicorn.run(app, host=config.host, port=config.port, log_level="warning", root_path=config.root_path)

