@@ -38,12 +38,11 @@ $(VENV)/.torch: | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.torch pyproject.toml $(DEMO_REQUIREMENTS) deploy/install_requirements.py
-	$(PIP) install --quiet -e .
-	$(BIN)/python deploy/install_requirements.py
+	$(BIN)/python deploy/install_requirements.py --project ""
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install --quiet -e ".[test]"
+	$(BIN)/python deploy/install_requirements.py --project "[test]"
 	@missing=$$(for p in $(DEBIAN_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages for the tests: $$missing"; \

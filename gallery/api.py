@@ -104,6 +104,21 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _capped(request: Request, limit: int) -> Request:
+    """Return the request reading its body through a counter that refuses (413) past `limit` bytes."""
+    size = 0
+
+    async def receive() -> Any:
+        nonlocal size
+        message = await request.receive()
+        size += len(message.get("body", b""))
+        if size > limit:  # a chunked body has no Content-Length to check up front
+            raise HTTPException(413, f"request body is larger than the limit of {limit:,} bytes")
+        return message
+
+    return Request(request.scope, receive)
+
+
 async def _raw_inputs(request: Request, manifest: Manifest, limit: int) -> dict[str, Any]:
     """Parse a JSON, multipart or urlencoded request into raw inputs by name."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -111,19 +126,22 @@ async def _raw_inputs(request: Request, manifest: Manifest, limit: int) -> dict[
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise HTTPException(413, f"request body is {int(declared):,} bytes; the limit is {limit:,} bytes")
-        try:
-            form = await request.form(max_files=8, max_fields=64, max_part_size=limit)
-        except Exception as exc:  # noqa: BLE001  (python-multipart raises several unrelated types)
-            raise HTTPException(400, f"malformed multipart body: {exc}") from None
         types = {s.name: s.type for s in manifest.inputs}
         raw: dict[str, Any] = {}
-        for key, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                raw[key] = await value.read()
-            elif types.get(key) == "checkbox":
-                raw[key] = value.strip().lower() in ("1", "true", "yes", "on")
-            else:
-                raw[key] = value
+        try:
+            # `async with` closes (and so deletes) the spooled temporary files of the uploads.
+            async with _capped(request, limit).form(max_files=8, max_fields=64, max_part_size=limit) as form:
+                for key, value in form.multi_items():
+                    if isinstance(value, UploadFile):
+                        raw[key] = await value.read()
+                    elif types.get(key) == "checkbox":
+                        raw[key] = value.strip().lower() in ("1", "true", "yes", "on")
+                    else:
+                        raw[key] = value
+        except HTTPException:
+            raise
+        except Exception as exc:  # noqa: BLE001  (python-multipart raises several unrelated types)
+            raise HTTPException(400, f"malformed multipart body: {exc}") from None
         return raw
     if content_type not in ("application/json", ""):
         raise HTTPException(415, "send application/json, multipart/form-data or a urlencoded form")

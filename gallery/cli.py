@@ -1,4 +1,4 @@
-"""The `gallery` command: run, list, check, new, doctor, pull, bench."""
+"""The `gallery` command: run, list, check, new, doctor, pull, bench, feedback."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Sequence
 
 from gallery import __version__
 from gallery.discovery import DEFAULT_DEMOS_DIR, discover
+from gallery.feedback.export import add_parser as add_feedback_parser
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--memory-budget", type=_size, help="unload idle models above this resident size, e.g. 6G")
     run.add_argument("--preload", action="store_true", help="load every model in the background after start-up")
     run.add_argument("--no-standalone-pages", action="store_true", help="do not mount /demo/<sector>/<slug> pages")
+    run.add_argument("--data-dir", type=Path,
+                     help="where feedback is kept (default $OPENMODELS_DATA or ~/.local/share/openmodels)")
+    run.add_argument("--rate-limit", metavar="N/min",
+                     help="JSON API requests per client, e.g. 120/min (default), 5/s; 0 turns it off "
+                          "(env OPENMODELS_RATE_LIMIT)")
+    run.add_argument("--log-inputs", action="store_true", default=None,
+                     help="also log request content (inputs, error messages); off by default "
+                          "(env OPENMODELS_LOG_INPUTS=1)")
 
     lst = sub.add_parser("list", help="list demos and their status")
     _add_common(lst)
@@ -75,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("demo_ids", nargs="*", metavar="SECTOR/SLUG", help="default: every demo")
     pull.add_argument("--cache-dir", type=Path)
 
+    add_feedback_parser(sub)
+
     bench = sub.add_parser("bench", help="latency benchmark: optimized backend vs plain transformers")
     bench.add_argument("args", nargs=argparse.REMAINDER, help="arguments for benchmarks.latency")
     return parser
@@ -82,10 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve the gallery."""
-    from gallery.server import ServeConfig, default_cache_dir, parse_auth, serve
+    from gallery.logconfig import log_inputs_enabled
+    from gallery.ratelimit import parse_rate, rate_from_env
+    from gallery.server import ServeConfig, default_cache_dir, default_data_dir, parse_auth, serve
 
     try:
         auth = parse_auth(args.auth) if args.auth else None
+        rate_limit = parse_rate(args.rate_limit) if args.rate_limit is not None else rate_from_env()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -95,6 +109,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         select=[*args.sector, *args.demo], auth=auth, demos_dir=args.demos_dir,
         cache_dir=args.cache_dir or default_cache_dir(), memory_budget=args.memory_budget,
         preload=args.preload, standalone_pages=not args.no_standalone_pages,
+        data_dir=args.data_dir or default_data_dir(), rate_limit=rate_limit,
+        log_inputs=log_inputs_enabled() if args.log_inputs is None else args.log_inputs,
     )
     unknown = [s for s in config.select if discover(args.demos_dir, [s]).entries == []]
     if unknown:
@@ -197,6 +213,13 @@ def cmd_pull(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    """Export or summarise the feedback database."""
+    from gallery.feedback.export import cmd_feedback as run_feedback
+
+    return run_feedback(args)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the latency benchmark."""
     from benchmarks.latency import main as bench_main
@@ -205,7 +228,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "check": cmd_check, "new": cmd_new, "doctor": cmd_doctor,
-            "pull": cmd_pull, "bench": cmd_bench}
+            "pull": cmd_pull, "bench": cmd_bench, "feedback": cmd_feedback}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import os
 import secrets
@@ -12,17 +10,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI
 
 from gallery import __version__
 from gallery.api import build_api
+from gallery.auth import BasicAuthMiddleware, parse_auth
 from gallery.discovery import DEFAULT_DEMOS_DIR, discover
+from gallery.feedback.api import build_feedback_api
+from gallery.feedback.store import FEEDBACK_FILE, FeedbackStore, default_data_dir
+from gallery.logconfig import install_access_log_filter, log_inputs_enabled, set_log_inputs
+from gallery.ratelimit import Rate, RateLimiter, rate_from_env, rate_limit_guard
 from gallery.runtime.registry import ModelRegistry
 from gallery.service import GalleryService
 from gallery.ui.bootstrap import LanguageBootstrapMiddleware
 from gallery.ui.layout import APP_CSS, HEAD_JS, build_gallery, build_single
 
 logger = logging.getLogger(__name__)
+__all__ = ["ServeConfig", "create_app", "default_cache_dir", "default_data_dir", "parse_auth", "serve"]
 
 
 def default_cache_dir() -> Path:
@@ -49,31 +53,9 @@ class ServeConfig:
     memory_budget: int | None = None
     preload: bool = False
     standalone_pages: bool = True
-
-
-def parse_auth(value: str) -> tuple[str, str]:
-    """Parse `user:pass` (raises ValueError with a clear message)."""
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise ValueError("--auth must look like user:password")
-    return user, password
-
-
-def _basic_auth_guard(credentials: tuple[str, str]):  # type: ignore[no-untyped-def]
-    async def guard(request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                user, _, password = base64.b64decode(token).decode("utf-8").partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                user, password = "", ""
-            if secrets.compare_digest(user, credentials[0]) and secrets.compare_digest(password, credentials[1]):
-                return
-        raise HTTPException(401, "authentication required (HTTP Basic, same user:password as the UI)",
-                            headers={"WWW-Authenticate": 'Basic realm="OpenModels Gallery"'})
-
-    return guard
+    data_dir: Path = field(default_factory=default_data_dir)
+    rate_limit: Rate | None = field(default_factory=rate_from_env)  # per client, JSON API only; None: off
+    log_inputs: bool = field(default_factory=log_inputs_enabled)
 
 
 def example_files(service: GalleryService) -> list[str]:
@@ -95,13 +77,16 @@ def create_app(config: ServeConfig) -> tuple[FastAPI, GalleryService]:
     index = discover(config.demos_dir, config.select or None)
     registry = ModelRegistry(cache_dir=config.cache_dir, memory_budget_bytes=config.memory_budget)
     service = GalleryService(index, registry, config.cache_dir)
+    service.feedback = FeedbackStore(config.data_dir / FEEDBACK_FILE)  # opened on first use (serve opens it early)
     app = FastAPI(title="OpenModels Gallery API", version=__version__, openapi_url="/api/openapi.json",
                   docs_url="/api/docs", redoc_url=None, root_path=config.root_path)
-    guard = _basic_auth_guard(config.auth) if config.auth else None
+    # --auth is one middleware around everything (below); the API guard is the per-client rate limit.
+    guard = rate_limit_guard(RateLimiter(config.rate_limit)) if config.rate_limit else None
     app.include_router(build_api(service, guard))
+    app.include_router(build_feedback_api(service, service.feedback, guard))
 
     mount_options = dict(
-        css=APP_CSS, head=HEAD_JS, auth=config.auth, root_path=config.root_path or None,
+        css=APP_CSS, head=HEAD_JS, root_path=config.root_path or None,
         allowed_paths=example_files(service), footer_links=["api", "settings"], ssr_mode=False,
     )
     if config.standalone_pages:
@@ -111,6 +96,8 @@ def create_app(config: ServeConfig) -> tuple[FastAPI, GalleryService]:
     blocks, i18n = build_gallery(service)
     gr.mount_gradio_app(app, blocks, path="/", i18n=i18n, **mount_options)
     app.add_middleware(LanguageBootstrapMiddleware)
+    if config.auth:
+        app.add_middleware(BasicAuthMiddleware, credentials=config.auth)  # added last: the outermost layer
     app.state.service = service
     return app, service
 
@@ -138,12 +125,17 @@ def serve(config: ServeConfig) -> None:
     """Serve the gallery until interrupted."""
     import uvicorn
 
+    set_log_inputs(config.log_inputs)
+    install_access_log_filter()
     app, service = create_app(config)
+    assert service.feedback is not None
+    service.feedback.open()  # create or migrate the database now, so a problem shows at start-up
     shown = "localhost" if config.host in ("0.0.0.0", "127.0.0.1") else config.host
     print(f"* OpenModels Gallery: {len(service.index.available)} demos, "
           f"{len(service.index.unavailable)} unavailable", flush=True)
     for entry in service.index.unavailable:
         print(f"  - unavailable: {entry.id} ({entry.stage}): {entry.error or entry.manifest and entry.manifest.disabled}")
+    print(f"* Feedback database: {service.feedback.path}", flush=True)
     print(f"* Running on http://{shown}:{config.port}{config.root_path}/", flush=True)
     if config.share:
         threading.Thread(target=start_share_tunnel, args=(config.host, config.port, config.share_server),

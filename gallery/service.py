@@ -7,7 +7,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gallery.context import DemoContext
 from gallery.discovery import DemoEntry, DemoIndex
@@ -15,7 +15,11 @@ from gallery.errors import InputError, ModelUnavailableError
 from gallery.inputs import coerce_inputs
 from gallery.limits import LIMITS, Limits
 from gallery.loader import DemoCode, import_demo
+from gallery.logconfig import log_failure, log_inputs_enabled, preview
 from gallery.runtime.registry import ModelRegistry
+
+if TYPE_CHECKING:
+    from gallery.feedback.store import FeedbackStore
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +70,7 @@ class GalleryService:
         self.limits = limits
         self.code: dict[str, DemoCode] = {}
         self.contexts: dict[str, DemoContext] = {}
+        self.feedback: FeedbackStore | None = None  # set by the server; the UI shows a rating control when set
         for entry in index.entries:
             if entry.manifest is not None and entry.error is None and not entry.manifest.disabled:
                 self._load_code(entry)
@@ -144,6 +149,8 @@ class GalleryService:
         if demo_id not in self.code:
             raise DemoUnavailable(self.status(demo_id).reason or "unavailable")
         assert entry.manifest is not None
+        if log_inputs_enabled():  # the operator asked for request content in the logs
+            logger.info("demo %s: inputs %s", demo_id, preview(raw))
         return coerce_inputs(entry.manifest, raw, self.limits, allow_paths=allow_paths)
 
     def predict(self, demo_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +165,7 @@ class GalleryService:
             raise
         # A demo's own bug must not take down the worker; the user gets a plain reason, the log the trace.
         except Exception as exc:  # noqa: BLE001
-            logger.exception("demo %s: predict failed", demo_id)
+            log_failure(logger, demo_id, "predict failed", exc)
             raise DemoFailure(f"the demo failed on this input ({type(exc).__name__})") from exc
         if not isinstance(result, dict):
             logger.error("demo %s: predict returned %s, not a dict", demo_id, type(result).__name__)

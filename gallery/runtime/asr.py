@@ -95,10 +95,16 @@ class SpeechHandler(TaskHandler):
         # Leave room for the decoder prompt (start, language, task, no-timestamps tokens).
         limit = int(getattr(fp32.runtime_model.config, "max_target_positions", 448)) - 8
         ref, cand = [], []
+        recognizer = getattr(fp32, "target", None)
         for path in calibration:
             audio = load_audio(path)[: 30 * SAMPLE_RATE]
             features = processor(audio, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
             kwargs = {"max_new_tokens": min(96, limit), "do_sample": False, "num_beams": 1, **opts}
+            if getattr(recognizer, "multilingual", False) and "language" not in kwargs:
+                # Detect the language first, as SpeechRecognizer does, so the check compares the transcripts
+                # the demos produce (generate() left to detect it degenerated once on the converted base model).
+                kwargs["language"] = recognizer.detect_language(audio)[0]
+                kwargs.setdefault("task", "transcribe")
             ref.append(fp32.runtime_model.generate(features, **kwargs)[0].tolist())
             cand.append(int8.runtime_model.generate(features, **kwargs)[0].tolist())
         return q.sequence_check(ref, cand)

@@ -53,6 +53,11 @@ def _header(i18n: gr.I18n) -> gr.Radio:
     return lang
 
 
+# Uploads through the UI land in Gradio's temp folder; sweep every 10 minutes for files older than an hour,
+# long enough for a person to re-run a demo on the same upload.
+UPLOAD_RETENTION = (600, 3600)
+
+
 def _on_load(blocks: gr.Blocks, lang: gr.Radio, links: dict[str, gr.Textbox]) -> None:
     """On page load, show the current language in the switch and fill each demo's absolute deep link."""
     outputs = [lang, *links.values()]
@@ -67,7 +72,7 @@ def _on_load(blocks: gr.Blocks, lang: gr.Radio, links: dict[str, gr.Textbox]) ->
 def build_gallery(service: GalleryService) -> tuple[gr.Blocks, gr.I18n]:
     """Build the full gallery Blocks (cards, search, sector tabs, deep links)."""
     i18n = build_i18n(service.index)
-    with gr.Blocks(title="OpenModels Gallery") as blocks:
+    with gr.Blocks(title="OpenModels Gallery", delete_cache=UPLOAD_RETENTION) as blocks:
         lang = _header(i18n)
         sector_tabs: dict[str, gr.Tabs] = {}
         links: dict[str, gr.Textbox] = {}
@@ -111,7 +116,7 @@ def build_single(service: GalleryService, entry: DemoEntry) -> tuple[gr.Blocks, 
     """Build a Blocks serving one demo alone (for its own URL and for iframes)."""
     i18n = build_i18n(service.index)
     title = entry.manifest.title.en if entry.manifest else entry.id
-    with gr.Blocks(title=f"{title} · OpenModels Gallery") as blocks:
+    with gr.Blocks(title=f"{title} · OpenModels Gallery", delete_cache=UPLOAD_RETENTION) as blocks:
         lang = _header(i18n)
         if entry.manifest is not None:
             gr.Markdown(f"## {i18n(demo_key(entry.id, 'title'))}")

@@ -12,6 +12,8 @@ import gradio as gr
 
 from gallery.discovery import DemoEntry
 from gallery.errors import InputError, ModelUnavailableError
+from gallery.feedback.ui import feedback_control
+from gallery.logconfig import log_failure
 from gallery.manifest import InputSpec, Manifest, OutputSpec
 from gallery.service import DemoFailure, DemoUnavailable, GalleryService
 from gallery.ui.i18n import demo_key
@@ -28,6 +30,7 @@ class PanelContext:
     manifest: Manifest
     i18n: gr.I18n
     api_name: str
+    feedback_placed: bool = False
 
     def run(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Run the demo from UI values, turning failures into messages shown in the page."""
@@ -36,6 +39,12 @@ class PanelContext:
     def label(self, part: str) -> Any:
         """Return the translated label of a per-demo string (`title`, `in.<name>`, `out.<name>`)."""
         return self.i18n(demo_key(self.demo_id, part))
+
+    def feedback(self, inputs: list[Any] | None = None, result: Any = None) -> None:
+        """Place the "Was this useful?" control here, offering to include these inputs and result component."""
+        self.feedback_placed = True
+        if self.service.feedback is not None:
+            feedback_control(self.service.feedback, self.demo_id, self.i18n, inputs, result)
 
 
 def run_for_ui(service: GalleryService, demo_id: str, raw: dict[str, Any], progress: Any = None) -> dict[str, Any]:
@@ -58,24 +67,26 @@ def run_for_ui(service: GalleryService, demo_id: str, raw: dict[str, Any], progr
 def input_component(demo_id: str, spec: InputSpec, i18n: gr.I18n) -> gr.components.Component:
     """Return the Gradio input component for one manifest input."""
     label = i18n(demo_key(demo_id, f"in.{spec.name}"))
+    classes = ["om-input", f"om-in-{spec.type}", f"om-in-name-{spec.name}"]
     if spec.type == "text":
-        return gr.Textbox(label=label, lines=spec.lines, max_lines=max(spec.lines, 20), value=spec.default)
+        return gr.Textbox(label=label, lines=spec.lines, max_lines=max(spec.lines, 20), value=spec.default,
+                          elem_classes=classes)
     if spec.type in ("number", "integer"):
         integer = spec.type == "integer"
         if spec.minimum is not None and spec.maximum is not None and (spec.maximum - spec.minimum) <= 400:
             return gr.Slider(minimum=spec.minimum, maximum=spec.maximum, value=spec.default,
-                             step=spec.step or (1 if integer else None), label=label)
+                             step=spec.step or (1 if integer else None), label=label, elem_classes=classes)
         return gr.Number(label=label, value=spec.default, minimum=spec.minimum, maximum=spec.maximum,
-                         precision=0 if integer else None)
+                         precision=0 if integer else None, elem_classes=classes)
     if spec.type == "choice":
-        return gr.Dropdown(choices=spec.choices, value=spec.default, label=label)
+        return gr.Dropdown(choices=spec.choices, value=spec.default, label=label, elem_classes=classes)
     if spec.type == "checkbox":
-        return gr.Checkbox(value=bool(spec.default), label=label)
+        return gr.Checkbox(value=bool(spec.default), label=label, elem_classes=classes)
     if spec.type == "image":
-        return gr.Image(type="filepath", label=label, sources=["upload", "webcam", "clipboard"])
+        return gr.Image(type="filepath", label=label, sources=["upload", "webcam", "clipboard"], elem_classes=classes)
     if spec.type == "audio":
-        return gr.Audio(type="filepath", label=label, sources=["upload", "microphone"])
-    return gr.File(type="filepath", label=label, file_types=spec.accept)
+        return gr.Audio(type="filepath", label=label, sources=["upload", "microphone"], elem_classes=classes)
+    return gr.File(type="filepath", label=label, file_types=spec.accept, elem_classes=classes)
 
 
 def output_component(demo_id: str, spec: OutputSpec, i18n: gr.I18n) -> gr.components.Component:
@@ -105,8 +116,8 @@ def present_values(service: GalleryService, demo_id: str, result: dict[str, Any]
         try:
             views = code.present(result, raw)
         # A bug in a demo's renderer must not hide the result: fall back to the raw fields.
-        except Exception:  # noqa: BLE001
-            logger.exception("demo %s: present failed", demo_id)
+        except Exception as exc:  # noqa: BLE001
+            log_failure(logger, demo_id, "present failed", exc)
             views = result
     else:
         views = result
@@ -147,9 +158,14 @@ def _build_available(service: GalleryService, entry: DemoEntry, i18n: gr.I18n) -
         gr.Markdown(i18n(demo_key(entry.id, "disclaimer")), elem_classes=["om-disclaimer"])
     code = service.code[entry.id]
     if code.build is not None:
-        code.build(PanelContext(service, entry.id, manifest, i18n, manifest.api_name))
+        context = PanelContext(service, entry.id, manifest, i18n, manifest.api_name)
+        code.build(context)
+        if not context.feedback_placed:  # a custom UI that did not place it still gets a rating control
+            context.feedback()
     else:
-        _standard_ui(service, entry, manifest, i18n)
+        inputs, raw_json = _standard_ui(service, entry, manifest, i18n)
+        if service.feedback is not None:
+            feedback_control(service.feedback, entry.id, i18n, inputs, raw_json, [s.name for s in manifest.inputs])
     with gr.Row():
         link = gr.Textbox(value=f"?demo={entry.id}", label=i18n("demo.link"), interactive=False,
                           buttons=["copy"], elem_classes=["om-deeplink"], scale=4)
@@ -194,7 +210,8 @@ def _copy_link_js(demo_id: str) -> str:
     )
 
 
-def _standard_ui(service: GalleryService, entry: DemoEntry, manifest: Manifest, i18n: gr.I18n) -> None:
+def _standard_ui(service: GalleryService, entry: DemoEntry, manifest: Manifest,
+                 i18n: gr.I18n) -> tuple[list[gr.components.Component], gr.JSON]:
     names = [spec.name for spec in manifest.inputs]
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
@@ -227,3 +244,4 @@ def _standard_ui(service: GalleryService, entry: DemoEntry, manifest: Manifest, 
     event = run.click(run_demo, inputs=inputs, outputs=raw_json, api_name=manifest.api_name,
                       concurrency_limit=limit, concurrency_id=demo_id, show_progress="full")
     event.success(show, inputs=[raw_json, *inputs], outputs=views, api_visibility="private", queue=False)
+    return inputs, raw_json

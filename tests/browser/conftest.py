@@ -2,54 +2,19 @@
 
 from __future__ import annotations
 
-import os
+import re
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
-import httpx
 import pytest
 
 from tests.conftest import ARTIFACTS, ROOT
-from tests.serving import free_port
+from tests.serving import start_gallery, stop
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 BROKEN_FIXTURE = ROOT / "tests" / "core" / "fixtures" / "demos" / "finance" / "import-error"
-
-
-def start_gallery(demos_dir: Path, *extra: str, timeout: float = 120.0) -> tuple[subprocess.Popen, str]:
-    """Start `gallery run` on a free port and wait until it answers."""
-    port = free_port()
-    log = open(ARTIFACTS / f"server-{port}.log", "w")  # noqa: SIM115  (closed with the process)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gallery", "run", "--demos-dir", str(demos_dir), "--port", str(port), *extra],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gallery exited with {process.returncode}; see {log.name}")
-        try:
-            if httpx.get(url + "/", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.25)
-    process.kill()
-    raise RuntimeError(f"gallery did not answer on {url} within {timeout} s")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop a server started by start_gallery."""
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 @pytest.fixture(scope="session")
@@ -97,6 +62,8 @@ def page(browser, request) -> Iterator[object]:  # type: ignore[no-untyped-def]
     yield page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
-        page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=False)
+        # Parametrized ids hold demo ids ("finance/x"): keep the file name flat.
+        name = re.sub(r"[^\w.\[\]-]+", "_", request.node.name)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
     finally:
         context.close()

@@ -1,0 +1,286 @@
+"""Load test: N concurrent clients call a mix of demos through the JSON API and gradio_client.
+
+Each client is a thread that loops until the time is up, calling the demos round-robin with each demo's
+first example (files as data URLs for the JSON API). A quarter of the clients (at least one) use
+gradio_client on the demos whose inputs are all plain values. A monitor samples the server process's
+resident memory and thread count. Reported: requests/s, p50/p95/p99 latency per channel and overall,
+errors by kind (must be 0), the server's peak RSS and peak thread count.
+
+Run against a server you started (`gallery run`, then `--url http://127.0.0.1:7860 --pid PID`), or let
+the script start one: `python -m benchmarks.load --clients 32 --duration 60 [--demo ID ...] [--json PATH]`.
+The server should run with the rate limit off (`OPENMODELS_RATE_LIMIT=0`), since all clients share one IP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+FILE_TYPES = ("image", "audio", "file")
+
+
+@dataclass
+class Call:
+    """One demo request ready to send: JSON body for the API, keyword arguments for gradio_client."""
+
+    demo_id: str
+    api_name: str
+    body: dict[str, Any]
+    plain: bool  # only plain values (no files): gradio_client can send it as keywords
+    keywords: dict[str, Any] = field(default_factory=dict)  # every input, as gradio_client must name them
+
+
+@dataclass
+class Tally:
+    """What the clients saw, merged under a lock."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"json": [], "gradio": []})
+    errors: Counter = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ok(self, channel: str, seconds: float) -> None:
+        """Record one successful call."""
+        with self.lock:
+            self.latencies[channel].append(seconds)
+
+    def error(self, kind: str) -> None:
+        """Record one failed call by kind."""
+        with self.lock:
+            self.errors[kind] += 1
+
+
+def build_calls(demos_dir: Path, wanted: Sequence[str] = ()) -> list[Call]:
+    """Return one call per available demo (its first example), optionally only the `wanted` ids."""
+    from gallery.discovery import discover
+
+    calls = []
+    for entry in discover(demos_dir).available:
+        manifest = entry.manifest
+        if manifest is None or not manifest.examples or (wanted and entry.id not in wanted):
+            continue
+        body: dict[str, Any] = {}
+        for spec in manifest.inputs:
+            value = manifest.examples[0].get(spec.name, spec.default)
+            if value is None:
+                continue
+            if spec.type in FILE_TYPES:
+                data = (entry.path / str(value)).read_bytes()
+                value = "data:application/octet-stream;base64," + base64.b64encode(data).decode("ascii")
+            body[spec.name] = value
+        plain = not any(spec.type in FILE_TYPES for spec in manifest.inputs)
+        # The JSON API may omit an input; Gradio's endpoint wants them all (an empty text means "not given").
+        keywords = {spec.name: body.get(spec.name, spec.default if spec.default is not None else
+                                        ("" if spec.type == "text" else None)) for spec in manifest.inputs}
+        calls.append(Call(entry.id, manifest.api_name, body, plain, keywords))
+    return calls
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+def _json_client(url: str, calls: list[Call], offset: int, deadline: float, tally: Tally) -> None:
+    import httpx
+
+    with httpx.Client(timeout=600) as http:
+        for call in itertools.islice(itertools.cycle(calls), offset, None):
+            if time.monotonic() >= deadline:
+                return
+            started = time.perf_counter()
+            try:
+                response = http.post(f"{url}/api/demos/{call.demo_id}", json=call.body)
+            except httpx.HTTPError as exc:
+                tally.error(f"json {call.demo_id}: {type(exc).__name__}")
+                continue
+            if response.status_code == 200:
+                tally.ok("json", time.perf_counter() - started)
+            else:
+                tally.error(f"json {call.demo_id}: HTTP {response.status_code}")
+
+
+def _gradio_client(url: str, calls: list[Call], offset: int, deadline: float, tally: Tally) -> None:
+    from gradio_client import Client
+
+    plain = [c for c in calls if c.plain]
+    if not plain:
+        return
+    client = Client(url + "/", verbose=False)
+    for call in itertools.islice(itertools.cycle(plain), offset, None):
+        if time.monotonic() >= deadline:
+            return
+        started = time.perf_counter()
+        try:
+            client.predict(**call.keywords, api_name=f"/{call.api_name}")
+        # gradio_client raises its own and httpx's errors alike; each one is a counted failure, not a crash.
+        except Exception as exc:  # noqa: BLE001
+            tally.error(f"gradio {call.demo_id}: {type(exc).__name__}: {str(exc)[:80]}")
+            continue
+        tally.ok("gradio", time.perf_counter() - started)
+
+
+def _monitor(pid: int | None, stop: threading.Event, peaks: dict[str, int]) -> None:
+    if pid is None:
+        return
+    import psutil
+
+    process = psutil.Process(pid)
+    while not stop.is_set():
+        try:
+            peaks["rss"] = max(peaks.get("rss", 0), process.memory_info().rss)
+            peaks["threads"] = max(peaks.get("threads", 0), process.num_threads())
+        except psutil.Error:
+            return
+        stop.wait(0.2)
+
+
+def run_load(url: str, calls: list[Call], clients: int = 32, duration: float = 60.0,
+             pid: int | None = None) -> dict[str, Any]:
+    """Run the load and return the figures."""
+    if not calls:
+        raise ValueError("no demo to call")
+    tally = Tally()
+    peaks: dict[str, int] = {}
+    stop = threading.Event()
+    if pid is not None:
+        import psutil
+
+        peaks["threads_before"] = psutil.Process(pid).num_threads()
+    monitor = threading.Thread(target=_monitor, args=(pid, stop, peaks), daemon=True)
+    monitor.start()
+    gradio_clients = max(1, clients // 4) if any(c.plain for c in calls) else 0
+    deadline = time.monotonic() + duration
+    started = time.monotonic()
+    threads = [
+        threading.Thread(target=_gradio_client if i < gradio_clients else _json_client,
+                         args=(url, calls, i, deadline, tally), daemon=True)
+        for i in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    stop.set()
+    monitor.join()
+    every = tally.latencies["json"] + tally.latencies["gradio"]
+
+    def summary(values: list[float]) -> dict[str, Any]:
+        return {"requests": len(values), "p50_ms": round(_percentile(values, 50) * 1000, 1),
+                "p95_ms": round(_percentile(values, 95) * 1000, 1), "p99_ms": round(_percentile(values, 99) * 1000, 1),
+                "mean_ms": round(statistics.fmean(values) * 1000, 1) if values else None}
+
+    return {
+        "clients": clients, "gradio_clients": gradio_clients, "duration_s": round(elapsed, 1),
+        "demos": [c.demo_id for c in calls],
+        "requests": len(every), "requests_per_s": round(len(every) / elapsed, 2),
+        "errors": sum(tally.errors.values()), "error_kinds": dict(tally.errors),
+        "overall": summary(every), "json": summary(tally.latencies["json"]),
+        "gradio": summary(tally.latencies["gradio"]),
+        "server_peak_rss_mib": round(peaks["rss"] / 2**20, 1) if "rss" in peaks else None,
+        "server_threads_before": peaks.get("threads_before"), "server_peak_threads": peaks.get("threads"),
+    }
+
+
+def warm_up(url: str, calls: list[Call]) -> None:
+    """Call every demo once so that model loading is not timed."""
+    import httpx
+
+    for call in calls:
+        httpx.post(f"{url}/api/demos/{call.demo_id}", json=call.body, timeout=600)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_server(demos_dir: Path, port: int) -> subprocess.Popen:
+    import httpx
+
+    import tempfile
+
+    # A throwaway data dir: the load test must not write feedback databases into the user's data dir.
+    env = {**os.environ, "OPENMODELS_RATE_LIMIT": "0", "PYTHONUNBUFFERED": "1",
+           "OPENMODELS_DATA": os.environ.get("OPENMODELS_DATA") or tempfile.mkdtemp(prefix="openmodels-load-")}
+    process = subprocess.Popen([sys.executable, "-m", "gallery", "run", "--demos-dir", str(demos_dir),
+                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/demos", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    process.kill()
+    raise RuntimeError("the gallery did not start within 300 s")
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """Return the figures as a few readable lines."""
+    lines = [f"{report['clients']} clients ({report['gradio_clients']} via gradio_client) for "
+             f"{report['duration_s']} s over {len(report['demos'])} demos",
+             f"requests: {report['requests']}  ({report['requests_per_s']} req/s), errors: {report['errors']}"]
+    for channel in ("overall", "json", "gradio"):
+        s = report[channel]
+        lines.append(f"{channel:>8}: n={s['requests']} p50={s['p50_ms']} ms p95={s['p95_ms']} ms p99={s['p99_ms']} ms")
+    lines.append(f"server: peak RSS {report['server_peak_rss_mib']} MiB, threads {report['server_threads_before']}"
+                 f" before -> peak {report['server_peak_threads']}")
+    for kind, count in sorted(report["error_kinds"].items()):
+        lines.append(f"  error x{count}: {kind}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the load test from the command line."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="a running gallery (default: start one on a free port)")
+    parser.add_argument("--pid", type=int, help="the running gallery's process id, for its memory and threads")
+    parser.add_argument("--demos-dir", type=Path, default=ROOT / "demos")
+    parser.add_argument("--demo", action="append", default=[], help="only these demo ids (repeatable)")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--warmup", action=argparse.BooleanOptionalAction, default=True,
+                        help="call every demo once before timing (loads the models)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    calls = build_calls(args.demos_dir, args.demo)
+    process = None
+    url, pid = args.url, args.pid
+    if url is None:
+        port = _free_port()
+        process = _start_server(args.demos_dir, port)
+        url, pid = f"http://127.0.0.1:{port}", process.pid
+    try:
+        if args.warmup:
+            warm_up(url, calls)
+        report = run_load(url, calls, clients=args.clients, duration=args.duration, pid=pid)
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+    print(format_report(report))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return 0 if report["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

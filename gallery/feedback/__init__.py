@@ -1,0 +1,12 @@
+"""User feedback on demos: a durable SQLite store, its JSON endpoint, its UI control and its CLI export."""
+
+from gallery.feedback.store import (
+    FEEDBACK_FILE,
+    Feedback,
+    FeedbackError,
+    FeedbackStore,
+    FeedbackStoreError,
+    default_data_dir,
+)
+
+__all__ = ["FEEDBACK_FILE", "Feedback", "FeedbackError", "FeedbackStore", "FeedbackStoreError", "default_data_dir"]
