@@ -53,6 +53,7 @@ def start_gallery(demos_dir: Path, *extra: str, timeout: float = 120.0,
                   env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     """Start `gallery run` on a free port and wait until it answers."""
     port = free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / f"server-{port}.log", "w")  # noqa: SIM115  (closed with the process)
     process = subprocess.Popen(
         [sys.executable, "-m", "gallery", "run", "--demos-dir", str(demos_dir), "--port", str(port), *extra],
