@@ -271,11 +271,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.warmup:
             warm_up(url, calls)
         report = run_load(url, calls, clients=args.clients, duration=args.duration, pid=pid)
+        print(format_report(report), flush=True)
     finally:
         if process is not None:
             process.terminate()
-            process.wait(timeout=30)
-    print(format_report(report))
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # open keep-alive/SSE connections can hold a graceful stop
+                process.kill()
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
