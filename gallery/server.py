@@ -23,7 +23,8 @@ from gallery.ratelimit import Rate, RateLimiter, rate_from_env, rate_limit_guard
 from gallery.runtime.registry import ModelRegistry
 from gallery.service import GalleryService
 from gallery.ui.bootstrap import LanguageBootstrapMiddleware
-from gallery.ui.layout import APP_CSS, HEAD_JS, build_gallery, build_single
+from gallery.ui.layout import APP_CSS, HEAD_JS, build_gallery
+from gallery.ui.standalone import add_standalone_pages
 
 logger = logging.getLogger(__name__)
 __all__ = ["ServeConfig", "create_app", "default_cache_dir", "default_data_dir", "parse_auth", "serve"]
@@ -90,9 +91,7 @@ def create_app(config: ServeConfig) -> tuple[FastAPI, GalleryService]:
         allowed_paths=example_files(service), footer_links=["api", "settings"], ssr_mode=False,
     )
     if config.standalone_pages:
-        for entry in index.entries:
-            blocks, i18n = build_single(service, entry)
-            gr.mount_gradio_app(app, blocks, path=f"/demo/{entry.id}", i18n=i18n, **mount_options)
+        add_standalone_pages(app, service, mount_options)  # before "/": that mount would catch /demo/ too
     blocks, i18n = build_gallery(service)
     gr.mount_gradio_app(app, blocks, path="/", i18n=i18n, **mount_options)
     app.add_middleware(LanguageBootstrapMiddleware)

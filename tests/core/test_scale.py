@@ -34,8 +34,10 @@ def generate_demos(root: Path, count: int) -> list[str]:
 
 def test_fifty_generated_demos_build_and_serve(tmp_path: Path) -> None:
     ids = generate_demos(tmp_path / "demos", 50)
-    app, service = create_app(ServeConfig(demos_dir=tmp_path / "demos", cache_dir=tmp_path / "cache",
-                                          standalone_pages=False))
+    app, service = create_app(ServeConfig(demos_dir=tmp_path / "demos", cache_dir=tmp_path / "cache"))
+    # Standalone pages are built on first request, not at start-up: none exists yet.
+    pages = next(route.app for route in app.routes if getattr(route, "path", "") == "/demo")
+    assert pages.pages == {}
     assert [e.id for e in service.index.available] == sorted(ids, key=lambda i: (SECTORS.index(i.split("/")[0]), i))
     with running(app) as url:
         demos = httpx.get(f"{url}/api/demos").json()
@@ -44,3 +46,7 @@ def test_fifty_generated_demos_build_and_serve(tmp_path: Path) -> None:
         last = ids[-1]
         result = httpx.post(f"{url}/api/demos/{last}", json={"text": "one two two"}).json()
         assert result["top"][0] == {"word": "two", "count": 2}
+        page = httpx.get(f"{url}/demo/{last}/")
+        assert page.status_code == 200 and "<html" in page.text.lower()
+        assert list(pages.pages) == [last]
+        assert httpx.get(f"{url}/demo/finance/no-such-demo/").status_code == 404
