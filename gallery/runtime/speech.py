@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from gallery.runtime import whisper_ort
+
 logger = logging.getLogger(__name__)
 
 TASKS = ("transcribe", "translate")
@@ -122,6 +124,8 @@ class SpeechRecognizer:
         first_ts = tokenizer.convert_tokens_to_ids("<|0.00|>") if no_ts is not None else None
         self.timestamp_begin: int | None = int(first_ts) if first_ts == no_ts + 1 else None
         self.max_target = int(getattr(model.config, "max_target_positions", 448))
+        # ONNX Runtime: a decoding loop that keeps the key/values in ORT (same tokens, far less overhead).
+        self._decoding = whisper_ort.greedy_for(model)
 
     # -- public ------------------------------------------------------------------------------------------
 
@@ -135,7 +139,7 @@ class SpeechRecognizer:
         if not self.multilingual:
             return "en", 1.0
         features = self._features(np.asarray(samples, dtype=np.float32)[: int(self.window_seconds * self.sample_rate)])
-        return self._detect(features)
+        return self._detect(self._encode(features))
 
     def transcribe(self, samples: np.ndarray, *, task: str = "transcribe", language: str | None = None) -> dict[str, Any]:
         """Return {language, language_probability, text, segments: [{start, end, text}]} for 16 kHz mono samples.
@@ -159,10 +163,13 @@ class SpeechRecognizer:
             if not piece.size or float(np.max(np.abs(piece))) < SILENCE_PEAK:
                 continue
             features = self._features(piece)
+            encoded = None
             if detect and language is None:
-                language, probability = self._detect(features)
+                # The detection's encoder output serves the first decoding too (the encoder is half the work).
+                encoded = self._encode(features)
+                language, probability = self._detect(encoded)
             offset = start / self.sample_rate
-            segments += self._decode(piece, features, language, task, offset)
+            segments += self._decode(piece, features, language, task, offset, encoded)
         if not self.multilingual:
             task = "transcribe"
         joiner = "" if (language in NO_SPACE_LANGUAGES and task == "transcribe") else " "
@@ -195,7 +202,14 @@ class SpeechRecognizer:
         return self.processor.feature_extractor(piece, sampling_rate=self.sample_rate,
                                                 return_tensors="pt").input_features
 
-    def _detect(self, features: Any) -> tuple[str, float]:
+    def _encode(self, features: Any) -> Any:
+        """Return the encoder output (BaseModelOutput) for log-mel features."""
+        import torch
+
+        with torch.inference_mode():
+            return self.model.get_encoder()(features, None)
+
+    def _detect(self, encoded: Any) -> tuple[str, float]:
         """Run the decoder one step after the start token and take the most probable language token."""
         import torch
 
@@ -203,13 +217,14 @@ class SpeechRecognizer:
         ids = torch.tensor([self.languages[c] for c in codes], dtype=torch.long)
         start = torch.tensor([[self.start_id]], dtype=torch.long)
         with torch.inference_mode():
-            logits = self.model(input_features=features, decoder_input_ids=start).logits[0, -1]
+            logits = self.model(encoder_outputs=encoded, decoder_input_ids=start).logits[0, -1]
         probs = torch.softmax(logits.float()[ids], dim=-1)
         best = int(torch.argmax(probs))
         logger.debug("detected language %s (p=%.3f)", codes[best], float(probs[best]))
         return codes[best], float(probs[best])
 
-    def _generate(self, features: Any, language: str, task: str, max_new_tokens: int, attempt: Attempt) -> list[int]:
+    def _generate(self, features: Any, language: str, task: str, max_new_tokens: int, attempt: Attempt,
+                  encoded: Any = None) -> list[int]:
         import torch
 
         # Whisper's generate writes language, task and timestamps into the config it is given: a fresh
@@ -219,6 +234,10 @@ class SpeechRecognizer:
                                   "max_new_tokens": max_new_tokens, "return_timestamps": attempt.timestamps}
         if attempt.no_repeat:
             kwargs["no_repeat_ngram_size"] = attempt.no_repeat
+        if self._decoding is not None:
+            kwargs["custom_generate"] = self._decoding
+        if encoded is not None:
+            kwargs["encoder_outputs"] = encoded  # computed from these features already: skip the encoder
         if self.multilingual:
             kwargs.update(language=language, task=task)
         with torch.inference_mode():
@@ -232,8 +251,12 @@ class SpeechRecognizer:
         attempts = [Attempt(0.0, ts), Attempt(RETRY_LEAD_IN, ts), Attempt(0.0, False), Attempt(0.0, ts, no_repeat=3)]
         return list(dict.fromkeys(attempts))
 
-    def _decode(self, piece: np.ndarray, features: Any, language: str, task: str, offset: float) -> list[Segment]:
-        """Greedy-decode one piece into segments (times from the start of the whole audio)."""
+    def _decode(self, piece: np.ndarray, features: Any, language: str, task: str, offset: float,
+                encoded: Any = None) -> list[Segment]:
+        """Greedy-decode one piece into segments (times from the start of the whole audio).
+
+        `encoded` is the encoder output of `features` where it is already known; retries re-encode.
+        """
         duration = piece.size / self.sample_rate
         # Room for the prompt (start, language, task, no-timestamps).
         limit = max(1, min(self.max_target - 4, int(duration * TOKENS_PER_SECOND) + 24))
@@ -241,8 +264,8 @@ class SpeechRecognizer:
         tried: list[tuple[int, list[Segment]]] = []
         for number, attempt in enumerate(self._attempts()):
             if number:
-                features = self._features(piece, attempt.lead_in)
-            ids = self._generate(features, language, task, limit, attempt)
+                features, encoded = self._features(piece, attempt.lead_in), None
+            ids = self._generate(features, language, task, limit, attempt, encoded)
             segments = self._segments(ids, offset - attempt.lead_in, duration + attempt.lead_in, attempt.lead_in)
             text = " ".join(s.text for s in segments)
             tokens = sum(1 for t in ids if t < self.eot_id)

@@ -72,3 +72,23 @@ def test_whisper_converts_exports_checks_and_matches_torch(asr_demo: Path, tmp_p
     warm = ModelRegistry(tmp_path / "cache")
     warm.get("education/lecture", "asr", SPEC, asr_demo)
     assert warm.counters["conversions"] == warm.counters["exports"] == warm.counters["quant_checks"] == 0
+
+
+def test_fast_ort_decoding_loop_gives_the_same_tokens_as_torch(asr_demo: Path, tmp_path: Path) -> None:
+    """The recognizer's own ORT decoding loop (gallery/runtime/whisper_ort.py) must not change a single token."""
+    from gallery.runtime.speech import Attempt
+
+    spec = SPEC.model_copy(update={"quantize": "none"})
+    ort = ModelRegistry(tmp_path / "cache").get("education/lecture", "asr", spec, asr_demo).target
+    torch_ = ModelRegistry(tmp_path / "cache", force_backend="torch").get("education/lecture", "asr", spec,
+                                                                          asr_demo).target
+    assert ort._decoding is not None, "the fast loop should be active for an ONNX Runtime Whisper"
+    assert torch_._decoding is None
+    audio = load_audio(asr_demo / "a.wav")
+    features = ort.processor(audio, sampling_rate=16000, return_tensors="pt").input_features
+    language = ort.detect_language(audio)[0]
+    for attempt in (Attempt(), Attempt(timestamps=False), Attempt(timestamps=False, no_repeat=3)):
+        ids = ort._generate(features, language, "transcribe", 12, attempt)
+        assert ids == torch_._generate(features, language, "transcribe", 12, attempt), attempt
+        assert len(ids) > 0
+    assert ort.transcribe(audio) == torch_.transcribe(audio)
