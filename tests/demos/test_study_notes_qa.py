@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gallery.context import DemoContext
-from gallery.discovery import DemoEntry
 from gallery.errors import InputError
-from gallery.inputs import coerce_inputs
-from gallery.loader import import_demo
-from gallery.manifest import load_manifest
+from tests.demos.harness import Demo, load_demo, run
 
 DEMO = Path(__file__).resolve().parents[2] / "demos" / "education" / "study-notes-qa"
 SAMPLE = (DEMO / "sample_notes.md").read_text(encoding="utf-8")
@@ -41,20 +36,9 @@ SAMPLE_QUESTIONS = [
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, DemoContext]:
-    """Return the demo's manifest, code and a real context (shared encoder, fresh demo cache)."""
-    from gallery.runtime.registry import ModelRegistry
-
-    manifest = load_manifest(DEMO / "demo.yaml")
-    code = import_demo(DemoEntry(manifest.id, DEMO, manifest))
-    registry = ModelRegistry(cache_dir=Path(os.environ["OPENMODELS_CACHE"]))
-    return manifest, code, DemoContext(manifest, DEMO, registry, tmp_path_factory.mktemp("cache"))
-
-
-def run(demo: tuple[Any, Any, DemoContext], **raw: Any) -> dict[str, Any]:
-    """Validate raw inputs as the gallery does, then call predict."""
-    manifest, code, ctx = demo
-    return code.predict(ctx, **coerce_inputs(manifest, raw))
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """Return the real demo with its own demo cache."""
+    return load_demo(DEMO, tmp_path_factory.mktemp("cache"))
 
 
 def test_sample_notes_are_a_few_thousand_characters() -> None:
