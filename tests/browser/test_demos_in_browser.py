@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from typing import Callable
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -12,17 +14,19 @@ from gallery.manifest import Manifest
 from tests.conftest import ROOT
 
 DEMOS = [e.id for e in discover(ROOT / "demos").entries if e.manifest is not None and e.manifest.examples]
-# Content that shows a rendered view rather than an empty box, per output type.
-RENDERED = {
-    "label": ".output-class, .confidence-set",
-    "table": "table tbody tr td",
-    "highlight": ".textspan, .text",
-    "plot": "canvas, svg",
-    "image": "img",
-    "markdown": ".prose *",
-    "json": ".json-holder, .json-node",
-    "text": "textarea",
-}
+# Views whose result is not text: what appears once they render (an empty plot shows an icon, not axes).
+RENDERED_ELEMENT = {"plot": "svg text", "image": "img[src]"}
+# The top-level output wrappers only (a Markdown view carries the class on an inner element too).
+VIEWS = ".om-output:not(.om-output .om-output)"
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `check` until it holds, failing with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.25)
 
 
 def wait_for_example_values(panel: Locator, manifest: Manifest) -> None:
@@ -49,12 +53,21 @@ def test_first_example_runs_and_renders(page: Page, gallery_url: str, demo_id: s
     panel = page.locator(f"#om-tab-{demo_id.replace('/', '-')}")
     panel.locator(".gallery-item, tr.tr-body").first.click()
     wait_for_example_values(panel, manifest)
+    views = panel.locator(VIEWS)
+    assert views.count() == len(manifest.outputs)
+    empty = [views.nth(i).inner_text() for i in range(len(manifest.outputs))]  # labels only, before the run
     panel.locator(".om-run").click()
-    first = manifest.outputs[0]
-    view = panel.locator(f".om-out-{first.type}").first
-    # Generous: the first run may export and load the model.
-    expect(view.locator(RENDERED[first.type]).first).to_be_attached(timeout=240_000)
-    if first.type == "text":
-        expect(view.locator("textarea").first).not_to_have_value("", timeout=240_000)
+    for number, spec in enumerate(manifest.outputs):
+        view = views.nth(number)
+        # Generous for the first view: the first run may export and load the model.
+        timeout = 240 if number == 0 else 30
+        if spec.type == "text":
+            expect(view.locator("textarea").first).not_to_have_value("", timeout=timeout * 1000)
+        elif spec.type in RENDERED_ELEMENT:
+            expect(view.locator(RENDERED_ELEMENT[spec.type]).first).to_be_attached(timeout=timeout * 1000)
+        else:
+            before = len(empty[number].strip())
+            wait_until(lambda: len(view.inner_text().strip()) > before + 3, timeout,
+                       f"output {spec.name!r} ({spec.type}) of {demo_id} to show a result")
     expect(page.locator(".toast-body")).to_have_count(0)
     expect(panel.locator(".om-output").first).not_to_contain_text(re.compile(r"^\s*\{\s*\""))
