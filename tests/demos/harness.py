@@ -38,6 +38,12 @@ def run(demo: Demo, **raw: Any) -> dict[str, Any]:
     return code.predict(ctx, **coerce_inputs(manifest, raw))
 
 
+def run_ui(demo: Demo, **raw: Any) -> dict[str, Any]:
+    """Validate raw inputs as the gallery's UI does (local file paths allowed), then call predict."""
+    manifest, code, ctx = demo
+    return code.predict(ctx, **coerce_inputs(manifest, raw, allow_paths=True))
+
+
 class FewShotSuite:
     """Tests shared by the demos built on shared.fewshot; a subclass names the demo and its expectations."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -13,14 +12,10 @@ import pytest
 import soundfile as sf
 import yaml
 
-from gallery.context import DemoContext
-from gallery.discovery import DemoEntry
 from gallery.errors import InputError
-from gallery.inputs import coerce_inputs
-from gallery.loader import import_demo
-from gallery.manifest import load_manifest
 from gallery.runtime.speech import word_error_rate
 from shared.audio import load_clip
+from tests.demos.harness import Demo, load_demo, run_ui
 
 DEMO = Path(__file__).resolve().parents[2] / "demos" / "healthcare" / "clinical-dictation"
 MAX_WER = 0.15  # the issue's bar; measured 0.03-0.06 on the shipped clips
@@ -28,20 +23,10 @@ SCRIPTS = {item["file"]: item for item in yaml.safe_load((DEMO / "examples" / "s
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, DemoContext]:
-    """Return the demo's manifest, code and a real context (shared model cache, fresh demo cache)."""
-    from gallery.runtime.registry import ModelRegistry
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """Return the real demo with its own demo cache."""
+    return load_demo(DEMO, tmp_path_factory.mktemp("cache"))
 
-    manifest = load_manifest(DEMO / "demo.yaml")
-    code = import_demo(DemoEntry(manifest.id, DEMO, manifest))
-    registry = ModelRegistry(cache_dir=Path(os.environ["OPENMODELS_CACHE"]))
-    return manifest, code, DemoContext(manifest, DEMO, registry, tmp_path_factory.mktemp("cache"))
-
-
-def run(demo: tuple[Any, Any, DemoContext], **raw: Any) -> dict[str, Any]:
-    """Validate raw inputs as the gallery's UI does (local paths allowed), then call predict."""
-    manifest, code, ctx = demo
-    return code.predict(ctx, **coerce_inputs(manifest, raw, allow_paths=True))
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +34,7 @@ def results(demo) -> dict[str, dict[str, Any]]:
     """Run every manifest example once."""
     out = {}
     for example in demo[0].examples:
-        out[Path(example["audio"]).name] = run(demo, audio=str(DEMO / example["audio"]))
+        out[Path(example["audio"]).name] = run_ui(demo, audio=str(DEMO / example["audio"]))
     return out
 
 
@@ -128,7 +113,7 @@ def test_audio_longer_than_30_seconds_is_transcribed_in_pieces(demo) -> None:
     one = load_clip(DEMO / "examples" / "sore-throat-note.mp3").samples
     two = load_clip(DEMO / "examples" / "knee-pain-note.mp3").samples
     pause = np.zeros(16000, dtype=np.float32)
-    result = run(demo, audio=wav_bytes(np.concatenate([one, pause, two])))
+    result = run_ui(demo, audio=wav_bytes(np.concatenate([one, pause, two])))
     assert result["duration"] > 30
     reference = " ".join(SCRIPTS[n]["reference"] for n in ("sore-throat-note.mp3", "knee-pain-note.mp3"))
     assert word_error_rate(reference, result["transcript"]) <= MAX_WER, result["transcript"]
@@ -137,7 +122,7 @@ def test_audio_longer_than_30_seconds_is_transcribed_in_pieces(demo) -> None:
 
 
 def test_silence_gives_an_empty_transcript_not_invented_text(demo) -> None:
-    result = run(demo, audio=wav_bytes(np.zeros(3 * 16000, dtype=np.float32)))
+    result = run_ui(demo, audio=wav_bytes(np.zeros(3 * 16000, dtype=np.float32)))
     assert result["transcript"] == "" and result["redactions"] == [] and result["segments"] == []
     assert "no speech" in demo[1].present(result, {})["deidentified"]
 
@@ -165,12 +150,12 @@ def test_torch_baseline_gives_the_same_kind_of_transcript(demo) -> None:
 )
 def test_bad_input_is_refused_with_a_clear_message(demo, raw: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError) as info:
-        run(demo, **raw)
+        run_ui(demo, **raw)
     assert info.value.message.startswith(message)
 
 
 def test_recordings_over_ten_minutes_are_refused(demo) -> None:
     silent = np.zeros(16000 * 60 * 11, dtype=np.int16)
     with pytest.raises(InputError) as info:
-        run(demo, audio=wav_bytes(silent, fmt="FLAC"))
+        run_ui(demo, audio=wav_bytes(silent, fmt="FLAC"))
     assert "the limit is 10 minutes" in info.value.message

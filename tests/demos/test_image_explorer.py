@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gallery.context import DemoContext
-from gallery.discovery import DemoEntry
 from gallery.errors import InputError
 from gallery.inputs import coerce_inputs
-from gallery.loader import import_demo
-from gallery.manifest import load_manifest
 from gallery.runtime.models import OnnxModel
 from shared.imagenet import classify, gradio_file, imagenet_labels
+from tests.demos.harness import Demo, load_demo
 
 DEMO = Path(__file__).resolve().parents[2] / "demos" / "education" / "image-explorer"
 # The top-1 label each manifest example must get, in order (the dahlia is a documented near miss:
@@ -32,17 +28,12 @@ def gradio_photo(name: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, DemoContext]:
-    """Return the demo's manifest, code and a real context (runtime cache shared by the test session)."""
-    from gallery.runtime.registry import ModelRegistry
-
-    manifest = load_manifest(DEMO / "demo.yaml")
-    code = import_demo(DemoEntry(manifest.id, DEMO, manifest))
-    registry = ModelRegistry(cache_dir=Path(os.environ["OPENMODELS_CACHE"]))
-    return manifest, code, DemoContext(manifest, DEMO, registry, tmp_path_factory.mktemp("cache"))
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """Return the real demo with its own demo cache."""
+    return load_demo(DEMO, tmp_path_factory.mktemp("cache"))
 
 
-def run(demo: tuple[Any, Any, DemoContext], image: Any) -> dict[str, Any]:
+def run(demo: Demo, image: Any) -> dict[str, Any]:
     """Validate the raw image as the gallery does, then call predict."""
     manifest, code, ctx = demo
     return code.predict(ctx, **coerce_inputs(manifest, {"image": image}))

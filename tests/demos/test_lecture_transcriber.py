@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
@@ -12,14 +11,10 @@ import pytest
 import soundfile as sf
 import yaml
 
-from gallery.context import DemoContext
-from gallery.discovery import DemoEntry
 from gallery.errors import InputError
-from gallery.inputs import coerce_inputs
-from gallery.loader import import_demo
-from gallery.manifest import load_manifest
 from gallery.runtime.speech import normalize_words, word_error_rate
 from shared.audio import load_clip
+from tests.demos.harness import Demo, load_demo, run_ui
 
 DEMO = Path(__file__).resolve().parents[2] / "demos" / "education" / "lecture-transcriber"
 SCRIPTS = {item["file"]: item for item in yaml.safe_load((DEMO / "examples" / "scripts.yaml").read_text("utf-8"))}
@@ -31,26 +26,16 @@ MAX_WER_ES = 0.35
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, DemoContext]:
-    """Return the demo's manifest, code and a real context (shared model cache, fresh demo cache)."""
-    from gallery.runtime.registry import ModelRegistry
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """Return the real demo with its own demo cache."""
+    return load_demo(DEMO, tmp_path_factory.mktemp("cache"))
 
-    manifest = load_manifest(DEMO / "demo.yaml")
-    code = import_demo(DemoEntry(manifest.id, DEMO, manifest))
-    registry = ModelRegistry(cache_dir=Path(os.environ["OPENMODELS_CACHE"]))
-    return manifest, code, DemoContext(manifest, DEMO, registry, tmp_path_factory.mktemp("cache"))
-
-
-def run(demo: tuple[Any, Any, DemoContext], **raw: Any) -> dict[str, Any]:
-    """Validate raw inputs as the gallery's UI does (local paths allowed), then call predict."""
-    manifest, code, ctx = demo
-    return code.predict(ctx, **coerce_inputs(manifest, raw, allow_paths=True))
 
 
 @pytest.fixture(scope="module")
 def results(demo) -> list[dict[str, Any]]:
     """Run every manifest example once, in manifest order."""
-    return [run(demo, **{**ex, "audio": str(DEMO / ex["audio"])}) for ex in demo[0].examples]
+    return [run_ui(demo, **{**ex, "audio": str(DEMO / ex["audio"])}) for ex in demo[0].examples]
 
 
 def example_index(demo, audio: str, task: str, language: str) -> int:
@@ -126,7 +111,7 @@ def test_concurrent_calls_with_different_settings_do_not_mix(demo, results) -> N
     jobs = [{"audio": audio, "task": "translate", "language": "auto"},
             {"audio": audio, "task": "transcribe", "language": "es"}]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        outputs = list(pool.map(lambda raw: run(demo, **raw), jobs))
+        outputs = list(pool.map(lambda raw: run_ui(demo, **raw), jobs))
     assert outputs[0]["text"] == results[example_index(demo, ES, "translate", "auto")]["text"]
     assert outputs[1]["text"] == results[example_index(demo, ES, "transcribe", "es")]["text"]
 
@@ -153,5 +138,5 @@ def test_torch_baseline_detects_the_same_languages(demo) -> None:
 )
 def test_bad_input_is_refused_with_a_clear_message(demo, raw: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError) as info:
-        run(demo, **{"audio": str(DEMO / "examples" / EN), **raw})
+        run_ui(demo, **{"audio": str(DEMO / "examples" / EN), **raw})
     assert info.value.message.startswith(message)

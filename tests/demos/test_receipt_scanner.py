@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from gallery.context import DemoContext
-from gallery.discovery import DemoEntry
 from gallery.errors import InputError
-from gallery.inputs import coerce_inputs
-from gallery.loader import import_demo
-from gallery.manifest import load_manifest
+from tests.demos.harness import Demo, load_demo, run_ui
 
 DEMO = Path(__file__).resolve().parents[2] / "demos" / "finance" / "receipt-scanner"
 GRADIO_IMAGES = Path(__import__("gradio").__file__).parent / "media_assets" / "images"
@@ -37,20 +32,10 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, DemoContext]:
-    """Return the demo's manifest, code and a real context (real OCR model, fresh demo cache)."""
-    from gallery.runtime.registry import ModelRegistry
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """Return the real demo with its own demo cache."""
+    return load_demo(DEMO, tmp_path_factory.mktemp("cache"))
 
-    manifest = load_manifest(DEMO / "demo.yaml")
-    code = import_demo(DemoEntry(manifest.id, DEMO, manifest))
-    registry = ModelRegistry(cache_dir=Path(os.environ["OPENMODELS_CACHE"]))
-    return manifest, code, DemoContext(manifest, DEMO, registry, tmp_path_factory.mktemp("cache"))
-
-
-def run(demo: tuple[Any, Any, DemoContext], **raw: Any) -> dict[str, Any]:
-    """Validate raw inputs as the gallery does (the UI passes file paths), then call predict."""
-    manifest, code, ctx = demo
-    return code.predict(ctx, **coerce_inputs(manifest, raw, allow_paths=True))
 
 
 def data_url(image: Image.Image, fmt: str = "PNG") -> str:
@@ -63,7 +48,7 @@ def data_url(image: Image.Image, fmt: str = "PNG") -> str:
 @pytest.fixture(scope="module")
 def results(demo) -> dict[str, dict[str, Any]]:
     """Return the demo's result for each manifest example (OCR runs once per example)."""
-    return {example["image"]: run(demo, image=str(DEMO / example["image"])) for example in demo[0].examples}
+    return {example["image"]: run_ui(demo, image=str(DEMO / example["image"])) for example in demo[0].examples}
 
 
 def test_examples_are_small_pngs() -> None:
@@ -100,17 +85,17 @@ def test_lines_carry_text_score_and_box(results) -> None:
 
 
 def test_photo_without_text_gives_an_empty_result_with_a_note(demo) -> None:
-    result = run(demo, image=str(GRADIO_IMAGES / "cheetah1.jpg"))
+    result = run_ui(demo, image=str(GRADIO_IMAGES / "cheetah1.jpg"))
     assert result["items"] == [] and result["total"] is None and result["currency"] is None
     assert "No text was found" in result["note"]
-    blank = run(demo, image=data_url(Image.new("RGB", (320, 240), (240, 240, 235))))
+    blank = run_ui(demo, image=data_url(Image.new("RGB", (320, 240), (240, 240, 235))))
     assert blank["lines"] == [] and "No text was found" in blank["note"]
 
 
 def test_tilted_jpeg_photo_through_the_api_form_reads_the_same_items_and_total(demo) -> None:
     # Five degrees askew: a price sits 35 px (more than a row) off its name's height until rows are deskewed.
     image = Image.open(DEMO / "receipt_en.png").convert("RGB").rotate(5, expand=True, fillcolor=(150, 150, 150))
-    result = run(demo, image=data_url(image, "JPEG"))
+    result = run_ui(demo, image=data_url(image, "JPEG"))
     expected = EXPECTED["receipt_en.png"]
     assert [item["amount"] for item in result["items"]] == expected["items"]
     assert result["total"] == expected["total"] and result["currency"] == "$"
@@ -127,7 +112,7 @@ def test_tilted_jpeg_photo_through_the_api_form_reads_the_same_items_and_total(d
 )
 def test_bad_images_are_refused_with_a_clear_message(demo, raw: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError) as info:
-        run(demo, **raw)
+        run_ui(demo, **raw)
     assert message in info.value.message
 
 
@@ -146,7 +131,7 @@ def test_present_renders_total_items_lines_and_boxes(demo, results) -> None:
     gr.Dataframe().postprocess(view["items"])
     zh = code.present(results["receipt_zh.png"], {"image": None})
     assert zh["total"].startswith("### Total / 合计: ¥56.50") and zh["boxes"] is None
-    empty = code.present(run(demo, image=str(GRADIO_IMAGES / "cheetah1.jpg")), {})
+    empty = code.present(run_ui(demo, image=str(GRADIO_IMAGES / "cheetah1.jpg")), {})
     assert "—" in empty["total"] and "No text was found" in empty["total"] and empty["items"].empty
 
 
