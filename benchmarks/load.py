@@ -203,7 +203,8 @@ def warm_up(url: str, calls: list[Call]) -> None:
         httpx.post(f"{url}/api/demos/{call.demo_id}", json=call.body, timeout=600)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
     import socket
 
     with socket.socket() as sock:
@@ -264,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     process = None
     url, pid = args.url, args.pid
     if url is None:
-        port = _free_port()
+        port = free_port()
         process = _start_server(args.demos_dir, port)
         url, pid = f"http://127.0.0.1:{port}", process.pid
     try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import httpx
+
+from benchmarks.load import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTORS = ("healthcare", "education", "finance", "transport")
@@ -65,15 +66,9 @@ def generate(root: Path, count: int) -> None:
         (folder / "app.py").write_text(APP, encoding="utf-8")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def time_startup(demos_dir: Path, timeout: float = 600.0) -> dict[str, float]:
     """Start `gallery run` on demos_dir; return seconds to the first 200 on `/` and that request's time."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "OPENMODELS_DATA": tempfile.mkdtemp(prefix="openmodels-startup-")}
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "gallery", "run", "--demos-dir", str(demos_dir),
