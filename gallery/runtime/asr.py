@@ -1,4 +1,4 @@
-"""automatic-speech-recognition: Whisper exported with ORTModelForSpeechSeq2Seq, served as a SpeechRecognizer."""
+"""automatic-speech-recognition: Whisper exported with ORTModelForSpeechSeq2Seq, served by a SpeechRecognizer."""
 
 from __future__ import annotations
 
@@ -33,21 +33,19 @@ def load_audio(path: Path | str) -> np.ndarray:
 
 
 class SpeechModel(CustomModel):
-    """The SpeechRecognizer behind a concurrency guard; keeps the raw model and processor for the int8 check."""
+    """The SpeechRecognizer behind a concurrency guard; its engine serves the int8 check."""
 
-    def __init__(self, recognizer: Any, model: Any, processor: Any, *, max_concurrency: int, backend: str,
-                 variant: str) -> None:
+    def __init__(self, recognizer: Any, *, max_concurrency: int, backend: str, variant: str) -> None:
         super().__init__(recognizer, max_concurrency=max_concurrency, variant=variant)
         self.backend = backend
-        self.runtime_model = model
-        self.runtime_processor = processor
+        self.engine = recognizer.engine
         self.check_kwargs: dict[str, Any] = {}  # language / task for multilingual models, from the spec options
 
 
 def session_options() -> Any:
     """Return ORT session options for Whisper: worker threads that sleep between runs instead of spinning.
 
-    Decoding alternates short ORT runs (one token) with torch work on the logits; spinning ORT threads
+    Decoding alternates short ORT runs (one token) with numpy work on the logits; spinning ORT threads
     starve that work on a small CPU (it took 3 times longer on 2 cores). Numerics are unchanged.
     """
     import onnxruntime as ort
@@ -58,7 +56,7 @@ def session_options() -> Any:
 
 
 def _check_kwargs(spec: ModelSpec) -> dict[str, Any]:
-    """Return generate() settings for the int8 check: `options.language` and `options.whisper_task`."""
+    """Return the decoding settings for the int8 check: `options.language` and `options.whisper_task`."""
     kwargs = {}
     if spec.options.get("language"):
         kwargs["language"] = spec.options["language"]
@@ -67,58 +65,76 @@ def _check_kwargs(spec: ModelSpec) -> dict[str, Any]:
     return kwargs
 
 
-def _recognizer(model: Any, processor: Any, backend: str, variant: str) -> Any:
-    # Imported here: speech.py is written separately and is only needed once an ASR model loads.
+def _speech_model(engine: Any, spec: ModelSpec, backend: str, variant: str) -> SpeechModel:
+    # Imported here: speech.py is only needed once an ASR model loads.
     from gallery.runtime.speech import SpeechRecognizer
 
-    return SpeechRecognizer(model, processor, backend=backend, variant=variant)
+    recognizer = SpeechRecognizer(engine, backend=backend, variant=variant)
+    obj = SpeechModel(recognizer, max_concurrency=spec.max_concurrency, backend=backend, variant=variant)
+    obj.check_kwargs = _check_kwargs(spec)
+    return obj
 
 
 class SpeechHandler(TaskHandler):
     """Whisper: tokens of greedy transcripts of the demo's example clips must not change under int8."""
 
     ort_class = "ORTModelForSpeechSeq2Seq"
+    export_layout = 2  # 2: the export also holds tokenizer.json and mel_filters.npy for the torch-free engine
+    int8_recipe = q.BLOCKWISE_RECIPE
+    # The decoders run once per token and are bound by reading their weights; the encoder runs once per
+    # 30 s and is bound by arithmetic, where int8 measured no faster (121 vs 126 ms on tiny.en): it stays fp32.
+    int8_files = ("decoder_model.onnx", "decoder_with_past_model.onnx")
+
+    def quantize(self, fp32_dir: Path, int8_dir: Path, config_name: str) -> list[str]:
+        """Quantize the two decoders' weights to int8 in blocks; the encoder stays fp32."""
+        return q.quantize_folder_blockwise(fp32_dir, int8_dir, self.int8_files)
+
+    def export(self, src: Path, dst: Path, spec: ModelSpec) -> dict[str, Any]:
+        """Export with Optimum, then save what OnnxWhisper reads instead of transformers' processor."""
+        from transformers import AutoTokenizer, WhisperFeatureExtractor
+
+        from gallery.runtime.whisper_onnx import MEL_FILTERS
+
+        meta = super().export(src, dst, spec)
+        if not (dst / "tokenizer.json").exists():
+            AutoTokenizer.from_pretrained(str(src), use_fast=True).save_pretrained(str(dst))
+        if not (dst / "tokenizer.json").exists():
+            raise RuntimeError(f"{src}: no fast tokenizer (tokenizer.json) could be made for this Whisper model")
+        extractor = WhisperFeatureExtractor.from_pretrained(str(src))
+        np.save(dst / MEL_FILTERS, np.asarray(extractor.mel_filters, dtype=np.float64))
+        return meta
 
     def load(self, folder: Path, spec: ModelSpec, backend: str, variant: str, meta: dict[str, Any]) -> Guarded:
-        """Load the exported encoder/decoder sessions and the Whisper processor."""
-        from optimum.onnxruntime import ORTModelForSpeechSeq2Seq
-        from transformers import WhisperProcessor
+        """Load the exported encoder/decoder sessions with ONNX Runtime (no torch, no transformers)."""
+        from gallery.runtime.whisper_onnx import OnnxWhisper
 
-        model = ORTModelForSpeechSeq2Seq.from_pretrained(str(folder), providers=providers_for(backend),
-                                                         session_options=session_options())
-        processor = WhisperProcessor.from_pretrained(str(folder))
-        real = real_backend(model.providers)
-        obj = SpeechModel(_recognizer(model, processor, real, variant), model, processor,
-                          max_concurrency=spec.max_concurrency, backend=real, variant=variant)
-        obj.check_kwargs = _check_kwargs(spec)
-        return obj
+        engine = OnnxWhisper(folder, providers_for(backend), session_options())
+        return _speech_model(engine, spec, real_backend(engine.providers), variant)
 
     def load_torch(self, src: Path, spec: ModelSpec) -> Guarded:
-        """Load WhisperForConditionalGeneration (PyTorch eager, fp32): the baseline."""
+        """Load WhisperForConditionalGeneration (PyTorch eager, fp32) with transformers' generate: the baseline."""
         from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
+        from gallery.runtime.whisper_torch import TorchWhisper
+
         model = WhisperForConditionalGeneration.from_pretrained(str(src)).eval()
-        processor = WhisperProcessor.from_pretrained(str(src))
-        return SpeechModel(_recognizer(model, processor, "torch-cpu", "fp32"), model, processor,
-                           max_concurrency=spec.max_concurrency, backend="torch-cpu", variant="fp32")
+        engine = TorchWhisper(model, WhisperProcessor.from_pretrained(str(src)))
+        return _speech_model(engine, spec, "torch-cpu", "fp32")
 
     def check(self, fp32: Any, int8: Any, calibration: list[Any]) -> dict[str, Any]:
-        """Compare greedy transcript tokens of each example clip (first 30 s)."""
-        processor = fp32.runtime_processor
-        opts = fp32.check_kwargs
-        # Leave room for the decoder prompt (start, language, task, no-timestamps tokens).
-        limit = int(getattr(fp32.runtime_model.config, "max_target_positions", 448)) - 8
+        """Compare greedy transcript tokens of each example clip (first 30 s), without timestamps."""
         ref, cand = [], []
-        recognizer = getattr(fp32, "target", None)
+        recognizer = fp32.target
         for path in calibration:
             audio = load_audio(path)[: 30 * SAMPLE_RATE]
-            features = processor(audio, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
-            kwargs = {"max_new_tokens": min(96, limit), "do_sample": False, "num_beams": 1, **opts}
-            if getattr(recognizer, "multilingual", False) and "language" not in kwargs:
+            opts = dict(fp32.check_kwargs)
+            if recognizer.multilingual and "language" not in opts:
                 # Detect the language first, as SpeechRecognizer does, so the check compares the transcripts
-                # the demos produce (generate() left to detect it degenerated once on the converted base model).
-                kwargs["language"] = recognizer.detect_language(audio)[0]
-                kwargs.setdefault("task", "transcribe")
-            ref.append(fp32.runtime_model.generate(features, **kwargs)[0].tolist())
-            cand.append(int8.runtime_model.generate(features, **kwargs)[0].tolist())
+                # the demos produce.
+                opts["language"] = recognizer.detect_language(audio)[0]
+            language, task = opts.get("language"), opts.get("task", "transcribe")
+            limit = min(96, recognizer.max_target - 8)  # room for the prompt
+            features = fp32.engine.features(audio)
+            ref.append(fp32.engine.generate(features, language, task, limit, False))
+            cand.append(int8.engine.generate(int8.engine.features(audio), language, task, limit, False))
         return q.sequence_check(ref, cand)

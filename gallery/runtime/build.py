@@ -79,8 +79,11 @@ class Builder:
                progress: Progress | None = None) -> tuple[Path, dict[str, Any]]:
         """Return the fp32 export folder (exporting on a cache miss) and its metadata."""
         # Keyed by the exporter class, not the task name: translation and summarization of one model share it.
-        key = cache.cache_key({"source": fingerprint, "exporter": handler.ort_class,
-                               "versions": cache.tool_versions(), "opset": "optimum-default"})
+        identity = {"source": fingerprint, "exporter": handler.ort_class, "versions": cache.tool_versions(),
+                    "opset": "optimum-default"}
+        if handler.export_layout != 1:  # layout 1 keys stay as they were, so existing text exports stay valid
+            identity["layout"] = handler.export_layout
+        key = cache.cache_key(identity)
         entry = self.cache_dir / "exports" / handler.ort_class / key
 
         def build(tmp: Path) -> dict[str, Any]:
@@ -96,19 +99,18 @@ class Builder:
             logger.info("%s: export cache hit %s", demo_id, entry)
         return entry, meta
 
-    def quantized(self, fp32_entry: Path, config_name: str, demo_id: str,
+    def quantized(self, fp32_entry: Path, handler: TaskHandler, config_name: str, demo_id: str,
                   progress: Progress | None = None) -> Path:
         """Return the int8 folder next to an fp32 export (quantizing on a cache miss)."""
-        from gallery.runtime.quantize import RECIPE, quantize_folder
-
-        entry = fp32_entry.with_name(f"{fp32_entry.name}-int8-{config_name}-{RECIPE}")
+        entry = fp32_entry.with_name(f"{fp32_entry.name}-int8-{config_name}-{handler.int8_recipe}")
 
         def build(tmp: Path) -> dict[str, Any]:
-            say(progress, demo_id, f"quantizing to dynamic int8 ({config_name})")
+            say(progress, demo_id, f"quantizing to int8 ({config_name}, recipe {handler.int8_recipe})")
             started = time.perf_counter()
-            files = quantize_folder(fp32_entry / "onnx", tmp / "onnx", config_name)
+            files = handler.quantize(fp32_entry / "onnx", tmp / "onnx", config_name)
             self.counters["quantizations"] += 1
-            return {"config": config_name, "files": files, "seconds": round(time.perf_counter() - started, 2)}
+            return {"config": config_name, "recipe": handler.int8_recipe, "files": files,
+                    "seconds": round(time.perf_counter() - started, 2)}
 
         cache.build_once(entry, build)
         return entry
@@ -118,7 +120,13 @@ class Builder:
                      progress: Progress | None = None) -> tuple[Any, str, dict[str, Any] | None]:
         """Load int8 when its accuracy check passes on the calibration inputs, else fp32; return (obj, variant, check)."""
         config_name = detect().quantization_config
-        int8_entry = self.quantized(fp32_entry, config_name, demo_id, progress)
+        try:
+            int8_entry = self.quantized(fp32_entry, handler, config_name, demo_id, progress)
+        except (ImportError, RuntimeError, ValueError, OSError) as exc:
+            # An int8 variant that cannot be built (an old onnxruntime, an unusual graph) costs speed, not the demo.
+            logger.warning("%s: int8 could not be built, keeping fp32: %s", demo_id, exc)
+            check = {"passed": False, "reason": f"int8 could not be built: {exc}", "examples": 0}
+            return handler.load(fp32_entry / "onnx", spec, backend, "fp32", meta), "fp32", check
         items = calibration.collect(spec, demo_dir)
         check_file = int8_entry / "checks" / f"{calibration.fingerprint(items)}.json"
         check = None
@@ -136,7 +144,8 @@ class Builder:
         started = time.perf_counter()
         check = handler.check(fp32, int8, items)
         self.counters["quant_checks"] += 1
-        check.update({"config": config_name, "seconds": round(time.perf_counter() - started, 2)})
+        check.update({"config": config_name, "recipe": handler.int8_recipe,
+                      "seconds": round(time.perf_counter() - started, 2)})
         with cache.locked(check_file):
             check_file.parent.mkdir(parents=True, exist_ok=True)
             check_file.write_text(json.dumps(check, indent=2, default=str))

@@ -28,7 +28,17 @@ def _check_text(check: dict[str, Any] | None) -> str:
     if "metric" not in check:
         return f"not run: {check.get('reason')}"
     verdict = "passed" if check.get("passed") else "failed"
-    return f"{verdict}: {check['metric']}={check.get('value')} (limit {check.get('threshold')}, {check.get('examples')} examples)"
+    recipe = f", recipe {check['recipe']}" if check.get("recipe") else ""
+    return (f"{verdict}: {check['metric']}={check.get('value')} (limit {check.get('threshold')}, "
+            f"{check.get('examples')} examples{recipe})")
+
+
+def expected_backend(registry: Any, spec: Any) -> str:
+    """Return the backend a model that has not loaded yet is expected to get."""
+    if spec.task == "custom":
+        # The demo's factory decides (ridership-forecast's runs on torch): only a load can tell.
+        return "chosen by the demo's factory"
+    return registry.backend_for(spec)
 
 
 def model_rows(registry: Any, index: Any) -> list[dict[str, str]]:
@@ -46,7 +56,7 @@ def model_rows(registry: Any, index: Any) -> list[dict[str, str]]:
             rows.append({
                 "demo": entry.id, "model": name, "task": spec.task, "source": sources.describe(spec),
                 "available": "yes" if ok else "no", "state": status.state,
-                "backend": status.backend or f"({registry.backend_for(spec)})", "variant": status.variant or "-",
+                "backend": status.backend or f"({expected_backend(registry, spec)})", "variant": status.variant or "-",
                 "int8 check": _check_text(status.quant_check), "reason": reason if not ok else "",
             })
     return rows

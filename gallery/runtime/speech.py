@@ -1,13 +1,12 @@
 """Whisper transcription of audio of any length: 30 s pieces, language detection as its own step, timestamps.
 
-One `SpeechRecognizer` serves a Whisper model from ONNX Runtime (`ORTModelForSpeechSeq2Seq`) or PyTorch
-(`WhisperForConditionalGeneration`): both share Whisper's `generate`, which this class calls with an explicit
-prompt (language and task), greedy decoding and its own generation config per call.
+One `SpeechRecognizer` serves a Whisper model through an engine: `OnnxWhisper` (ONNX Runtime, numpy, no torch)
+or `TorchWhisper` (transformers' `generate`, the baseline). Both decode greedily after the same prompt
+(language and task) by the same rules, so they give the same tokens.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 import zlib
@@ -16,8 +15,6 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
-
-from gallery.runtime import whisper_ort
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +28,8 @@ TOKENS_PER_SECOND = 12  # far above fast speech (about 6 tokens/s with timestamp
 # (tiny.en turned 19 s of dictation into "The The ." when the speech started right at the first sample).
 MIN_TOKENS_PER_VOICED_SECOND = 1.0
 RETRY_LEAD_IN = 0.1  # seconds of silence put before a piece when the first decode was implausible
+MAX_PASSES = 8  # decoding passes over one piece (each resumes after the last whole segment of the one before)
+MIN_PASS_SECONDS = 0.5  # audio left after the last whole segment that is worth another pass
 TIME_STEP = 0.02  # seconds per timestamp token
 NO_SPACE_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "yue", "bo"})
 
@@ -99,33 +98,25 @@ def compression_ratio(text: str) -> float:
 
 
 class SpeechRecognizer:
-    """Greedy Whisper transcription and translation; keeps no per-call state, so threads may share it."""
+    """Greedy Whisper transcription and translation; keeps no per-call state, so threads may share it.
 
-    def __init__(self, model: Any, processor: Any, *, backend: str, variant: str | None) -> None:
-        self.model = model
-        self.processor = processor
+    `engine` runs the model: `OnnxWhisper` (ONNX Runtime and numpy) or `TorchWhisper` (transformers, the baseline).
+    """
+
+    def __init__(self, engine: Any, *, backend: str, variant: str | None) -> None:
+        self.engine = engine
         self.backend = backend
         self.variant = variant
-        extractor = processor.feature_extractor
-        self.sample_rate = int(extractor.sampling_rate)
-        self.window_seconds = float(getattr(extractor, "chunk_length", 30))
-        tokenizer = processor.tokenizer
-        base = copy.deepcopy(model.generation_config)
-        # The prompt is always given as language/task, never through the deprecated forced ids.
-        base.forced_decoder_ids = None
-        self._generation = base
-        self.start_id = int(base.decoder_start_token_id)
-        self.eot_id = int(base.eos_token_id if base.eos_token_id is not None else tokenizer.eos_token_id)
-        lang_to_id = getattr(base, "lang_to_id", None) or {}
-        self.languages: dict[str, int] = {token[2:-2]: int(i) for token, i in lang_to_id.items()}
-        self.multilingual = bool(getattr(base, "is_multilingual", False)) and bool(self.languages)
-        no_ts = getattr(base, "no_timestamps_token_id", None)
-        # Timestamp tokens follow <|notimestamps|> directly; a model without them gets one segment per piece.
-        first_ts = tokenizer.convert_tokens_to_ids("<|0.00|>") if no_ts is not None else None
-        self.timestamp_begin: int | None = int(first_ts) if first_ts == no_ts + 1 else None
-        self.max_target = int(getattr(model.config, "max_target_positions", 448))
-        # ONNX Runtime: a decoding loop that keeps the key/values in ORT (same tokens, far less overhead).
-        self._decoding = whisper_ort.greedy_for(model)
+        self.sample_rate = int(engine.sample_rate)
+        self.window_seconds = float(engine.window_seconds)
+        facts = engine.facts
+        self.facts = facts
+        self.start_id = facts.start_id
+        self.eot_id = facts.eot_id
+        self.languages: dict[str, int] = dict(facts.languages)
+        self.multilingual = facts.multilingual
+        self.timestamp_begin: int | None = facts.timestamp_begin
+        self.max_target = facts.max_target
 
     # -- public ------------------------------------------------------------------------------------------
 
@@ -141,7 +132,8 @@ class SpeechRecognizer:
         features = self._features(np.asarray(samples, dtype=np.float32)[: int(self.window_seconds * self.sample_rate)])
         return self._detect(self._encode(features))
 
-    def transcribe(self, samples: np.ndarray, *, task: str = "transcribe", language: str | None = None) -> dict[str, Any]:
+    def transcribe(self, samples: np.ndarray, *, task: str = "transcribe",
+                   language: str | None = None) -> dict[str, Any]:
         """Return {language, language_probability, text, segments: [{start, end, text}]} for 16 kHz mono samples.
 
         `language` None or "auto" detects it (multilingual models); `task` "translate" gives English text.
@@ -196,54 +188,31 @@ class SpeechRecognizer:
         return code
 
     def _features(self, piece: np.ndarray, lead_in: float = 0.0) -> Any:
-        """Return log-mel features of one piece (padded to 30 s) as a torch tensor."""
+        """Return log-mel features of one piece (padded to 30 s)."""
         if lead_in:
             piece = np.concatenate([np.zeros(int(lead_in * self.sample_rate), dtype=np.float32), piece])
-        return self.processor.feature_extractor(piece, sampling_rate=self.sample_rate,
-                                                return_tensors="pt").input_features
+        return self.engine.features(piece)
 
     def _encode(self, features: Any) -> Any:
-        """Return the encoder output (BaseModelOutput) for log-mel features."""
-        import torch
-
-        with torch.inference_mode():
-            return self.model.get_encoder()(features, None)
+        """Return the encoder output for log-mel features."""
+        return self.engine.encode(features)
 
     def _detect(self, encoded: Any) -> tuple[str, float]:
         """Run the decoder one step after the start token and take the most probable language token."""
-        import torch
-
         codes = list(self.languages)
-        ids = torch.tensor([self.languages[c] for c in codes], dtype=torch.long)
-        start = torch.tensor([[self.start_id]], dtype=torch.long)
-        with torch.inference_mode():
-            logits = self.model(encoder_outputs=encoded, decoder_input_ids=start).logits[0, -1]
-        probs = torch.softmax(logits.float()[ids], dim=-1)
-        best = int(torch.argmax(probs))
+        logits = self.engine.first_logits(encoded, [self.start_id]).astype(np.float64)
+        chosen = logits[[self.languages[c] for c in codes]]
+        probs = np.exp(chosen - chosen.max())
+        probs /= probs.sum()
+        best = int(np.argmax(probs))
         logger.debug("detected language %s (p=%.3f)", codes[best], float(probs[best]))
         return codes[best], float(probs[best])
 
     def _generate(self, features: Any, language: str, task: str, max_new_tokens: int, attempt: Attempt,
                   encoded: Any = None) -> list[int]:
-        import torch
-
-        # Whisper's generate writes language, task and timestamps into the config it is given: a fresh
-        # copy per call keeps concurrent calls with different settings apart.
-        config = copy.deepcopy(self._generation)
-        kwargs: dict[str, Any] = {"generation_config": config, "do_sample": False, "num_beams": 1,
-                                  "max_new_tokens": max_new_tokens, "return_timestamps": attempt.timestamps}
-        if attempt.no_repeat:
-            kwargs["no_repeat_ngram_size"] = attempt.no_repeat
-        if self._decoding is not None:
-            kwargs["custom_generate"] = self._decoding
-        if encoded is not None:
-            kwargs["encoder_outputs"] = encoded  # computed from these features already: skip the encoder
-        if self.multilingual:
-            kwargs.update(language=language, task=task)
-        with torch.inference_mode():
-            out = self.model.generate(features, **kwargs)
-        sequences = out["sequences"] if isinstance(out, dict) else out
-        return [int(t) for t in sequences[0].tolist()]
+        """Return the generated tokens (after the prompt) for one decoding attempt."""
+        return self.engine.generate(features, language, task, max_new_tokens, attempt.timestamps, attempt.no_repeat,
+                                    encoded=encoded)
 
     def _attempts(self) -> list[Attempt]:
         """Return the decodings to try, in order, until one gives plausible text."""
@@ -258,17 +227,13 @@ class SpeechRecognizer:
         `encoded` is the encoder output of `features` where it is already known; retries re-encode.
         """
         duration = piece.size / self.sample_rate
-        # Room for the prompt (start, language, task, no-timestamps).
-        limit = max(1, min(self.max_target - 4, int(duration * TOKENS_PER_SECOND) + 24))
         voiced = voiced_seconds(piece, self.sample_rate)
         tried: list[tuple[int, list[Segment]]] = []
         for number, attempt in enumerate(self._attempts()):
             if number:
                 features, encoded = self._features(piece, attempt.lead_in), None
-            ids = self._generate(features, language, task, limit, attempt, encoded)
-            segments = self._segments(ids, offset - attempt.lead_in, duration + attempt.lead_in, attempt.lead_in)
+            segments, tokens = self._passes(piece, features, encoded, language, task, offset, attempt)
             text = " ".join(s.text for s in segments)
-            tokens = sum(1 for t in ids if t < self.eot_id)
             looping = compression_ratio(text) > MAX_COMPRESSION_RATIO
             if not looping and tokens >= MIN_TOKENS_PER_VOICED_SECOND * min(voiced, duration) - 2:
                 return segments
@@ -278,13 +243,60 @@ class SpeechRecognizer:
         # None was plausible: keep the fullest one that does not loop.
         return max(tried, key=lambda item: item[0])[1]
 
+    def _passes(self, piece: np.ndarray, features: Any, encoded: Any, language: str, task: str, offset: float,
+                attempt: Attempt) -> tuple[list[Segment], int]:
+        """Decode a piece in one or more passes; return its segments and how many text tokens were decoded.
+
+        As in Whisper's own sequential decoding, a pass that ends inside a segment (its last two timestamps
+        are a pair) keeps its whole segments and the next pass decodes the audio from the end of the last one.
+        """
+        segments: list[Segment] = []
+        tokens = 0
+        start = 0  # samples of the piece already covered
+        for number in range(MAX_PASSES):
+            lead_in = attempt.lead_in if number == 0 else 0.0
+            rest = piece[start:]
+            if number:
+                features, encoded = self._features(rest), None
+            duration = rest.size / self.sample_rate
+            # Room for the prompt (start, language, task, no-timestamps).
+            limit = max(1, min(self.max_target - 4, int(duration * TOKENS_PER_SECOND) + 24))
+            ids = self._generate(features, language, task, limit, attempt, encoded)
+            resume = self._resume_point(ids) if attempt.timestamps else None
+            if resume is not None:
+                ids = ids[: resume[0]]  # the unfinished segment is decoded again by the next pass
+            tokens += sum(1 for t in ids if t < self.eot_id)
+            at = offset + start / self.sample_rate
+            segments += self._segments(ids, at - lead_in, duration + lead_in, lead_in)
+            step = 0 if resume is None else int(round((resume[1] - lead_in) * self.sample_rate))
+            if step <= 0 or rest.size - step < MIN_PASS_SECONDS * self.sample_rate:
+                break
+            start += step
+        return segments, tokens
+
+    def _resume_point(self, ids: list[int]) -> tuple[int, float] | None:
+        """Return (tokens to keep, seconds where the next pass starts) for a pass that ended inside a segment.
+
+        None when the pass is complete: no timestamp pair, or a single timestamp at the end (Whisper's sign
+        that nothing more is said in the window).
+        """
+        begin = self.timestamp_begin
+        if begin is None:
+            return None
+        body = ids[:-1] if ids and ids[-1] == self.eot_id else ids
+        stamps = [t >= begin for t in body]
+        pairs = [i + 1 for i in range(len(body) - 1) if stamps[i] and stamps[i + 1]]
+        if not pairs or stamps[-2:] == [False, True]:
+            return None
+        last = pairs[-1]
+        return last + 1, (body[last - 1] - begin) * TIME_STEP
+
     def _segments(self, ids: list[int], offset: float, duration: float, lead_in: float = 0.0) -> list[Segment]:
         """Split generated ids at timestamp tokens into timed, non-empty, ordered segments.
 
         `offset` is where the decoded audio starts in the whole audio and `duration` its length, both counting
         the `lead_in` of silence put before the piece (no segment starts inside it).
         """
-        tokenizer = self.processor.tokenizer
         begin = self.timestamp_begin
         pieces: list[tuple[float | None, float | None, list[int]]] = []
         start: float | None = None
@@ -307,7 +319,7 @@ class SpeechRecognizer:
         segments: list[Segment] = []
         previous = lead_in
         for seg_start, seg_end, seg_tokens in pieces:
-            text = tokenizer.decode(seg_tokens, skip_special_tokens=True).strip()
+            text = self.engine.decode(seg_tokens).strip()
             if not text:
                 continue
             # Whisper's times may run past a short piece's end (it thinks in 30 s windows): clamp them.

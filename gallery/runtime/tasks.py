@@ -56,6 +56,8 @@ class TaskHandler:
 
     ort_class: str = ""
     auto_quantize = True  # whether `quantize: auto` tries int8 on CPU
+    export_layout = 1  # bump when export() starts writing different files: it is part of the cache key
+    int8_recipe = q.RECIPE  # names the int8 recipe in the cache folder of the int8 variant
 
     def __init__(self, task: str) -> None:
         self.task = task
@@ -70,6 +72,10 @@ class TaskHandler:
         model.save_pretrained(str(dst))
         maybe_save_preprocessors(str(src), dst)
         return {"ort_class": self.ort_class, "opset": onnx_opset(dst)}
+
+    def quantize(self, fp32_dir: Path, int8_dir: Path, config_name: str) -> list[str]:
+        """Write the int8 variant of an exported folder (dynamic int8 MatMuls, config matched to the CPU)."""
+        return q.quantize_folder(fp32_dir, int8_dir, config_name)
 
     def load(self, folder: Path, spec: ModelSpec, backend: str, variant: str, meta: dict[str, Any]) -> Guarded:
         """Load an exported folder with ONNX Runtime and wrap it as a transformers pipeline."""

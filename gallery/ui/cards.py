@@ -77,6 +77,19 @@ def model_names(entry: DemoEntry) -> str:
     return ", ".join(names) or "-"
 
 
+def int8_check_html(status: DemoStatus) -> str | None:
+    """Return the int8 accuracy check of the demo's models (verdict and figures), None when none ran."""
+    parts = []
+    for model in status.models.values():
+        check = model.get("quant_check") or {}
+        if "metric" not in check:
+            continue
+        verdict = both("card.int8.passed" if check.get("passed") else "card.int8.failed")
+        figures = escape(f"{check['metric']} {check.get('value')}, limit {check.get('threshold')}")
+        parts.append(f"{verdict} ({figures})")
+    return "; ".join(parts) or None
+
+
 def card_html(entry: DemoEntry, status: DemoStatus) -> str:
     """Return one demo's card."""
     manifest = entry.manifest
@@ -95,6 +108,9 @@ def card_html(entry: DemoEntry, status: DemoStatus) -> str:
     reason = f'<div class="om-reason">{escape(status.reason or "")}</div>' if unavailable else ""
     rows = [("card.sector", sector), ("card.task", task), ("card.model", escape(model_names(entry))),
             ("card.licence", licence), ("card.backend", backend), ("card.status", _status_badge(status))]
+    check = int8_check_html(status)
+    if check:
+        rows.insert(5, ("card.int8", check))
     dl = "".join(f"<dt>{both(k)}</dt><dd>{v}</dd>" for k, v in rows)
     heading = title if unavailable else f'<a href="{link}">{title}</a>'
     classes = "om-card om-unavailable" if unavailable else "om-card"

@@ -49,6 +49,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "card.licence": ("Licence", "许可证"),
     "card.backend": ("Backend", "后端"),
     "card.status": ("Status", "状态"),
+    "card.int8": ("int8 check", "int8 检查"),
+    "card.int8.passed": ("passed, runs int8", "通过，使用 int8"),
+    "card.int8.failed": ("failed, runs fp32", "未通过，使用 fp32"),
     "card.open": ("Open demo", "打开演示"),
     "card.none": ("No demo matches your search.", "没有符合搜索条件的演示。"),
 }

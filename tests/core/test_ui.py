@@ -9,8 +9,8 @@ import gradio as gr
 
 from gallery.discovery import discover
 from gallery.runtime.registry import ModelRegistry
-from gallery.service import GalleryService
-from gallery.ui.cards import home_html
+from gallery.service import DemoStatus, GalleryService
+from gallery.ui.cards import card_html, home_html
 from gallery.ui.layout import build_gallery
 
 from .conftest import FIXTURES
@@ -64,6 +64,22 @@ def test_cards_show_the_required_fields(tmp_path: Path) -> None:
     for label in ("Sector", "Task", "Model", "Licence", "Backend", "Status"):
         assert label in card
     assert "text-statistics" in card and "Apache-2.0" in card and 'data-status="ready"' in card
+
+
+def test_cards_show_the_int8_check_and_its_figures(tmp_path: Path) -> None:
+    service = _service(tmp_path)
+    entry = service.entry("education/word-stats")
+    assert "int8 check" not in card_html(entry, service.status("education/word-stats"))  # no model, no check
+    kept = {"metric": "token_error_rate", "value": 0.0, "threshold": 0.01, "passed": True}
+    rejected = {"metric": "min_cosine", "value": 0.9808, "threshold": 0.99, "passed": False}
+    for check, verdict, zh in ((kept, "passed, runs int8", "通过"), (rejected, "failed, runs fp32", "未通过")):
+        status = DemoStatus("ready", None, "onnxruntime-cpu", "int8" if check["passed"] else "fp32",
+                            {"m": {"quant_check": check}})
+        card = card_html(entry, status)
+        assert "int8 check" in card and verdict in card and zh in card
+        assert f"{check['metric']} {check['value']}, limit {check['threshold']}" in card
+    not_run = DemoStatus("ready", None, "onnxruntime-cpu", "fp32", {"m": {"quant_check": {"reason": "x"}}})
+    assert "int8 check" not in card_html(entry, not_run)
 
 
 def test_gradio_api_names_are_sector_slug(tmp_path: Path) -> None:

@@ -58,6 +58,22 @@ def test_model_is_the_converted_tiny_en_on_onnx_runtime(demo) -> None:
     assert model.backend.startswith("onnxruntime") and not model.target.multilingual
 
 
+def test_int8_check_ran_on_the_example_notes_and_the_card_shows_it(demo, tmp_path: Path) -> None:
+    from gallery.discovery import discover
+    from gallery.service import GalleryService
+    from gallery.ui.cards import card_html
+
+    manifest, _, ctx = demo
+    model = ctx.model("asr")
+    status = ctx.registry.status(manifest.id, "asr", manifest.models["asr"], DEMO)
+    check = status.quant_check
+    assert check is not None and check["metric"] == "token_error_rate" and check["examples"] == 2
+    assert model.variant == ("int8" if check["passed"] else "fp32") == status.variant
+    service = GalleryService(discover(DEMO.parents[1], [manifest.id]), ctx.registry, tmp_path)
+    card = card_html(service.entry(manifest.id), service.status(manifest.id))
+    assert f"token_error_rate {check['value']}, limit 0.01" in card
+
+
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_example_transcript_is_within_15_percent_wer(results, name: str) -> None:
     transcript = results[name]["transcript"]

@@ -36,6 +36,10 @@ def test_doctor_report_lists_every_demo_model(tmp_path: Path) -> None:
     assert len(report["models"]) == expected
     for row in report["models"]:
         assert row["available"] in ("yes", "no") and row["state"] in ("not-loaded", "invalid manifest")
+    backends = {row["demo"]: row["backend"] for row in report["models"]}
+    # Not loaded yet: expected backends in parentheses; a custom factory's is not guessed.
+    assert backends["transport/ridership-forecast"] == "(chosen by the demo's factory)"
+    assert backends["healthcare/clinical-dictation"] == f"({detect().default_backend})"
 
 
 def test_status_never_loads(tmp_path: Path, bert_demo: Path) -> None:

@@ -126,10 +126,16 @@ def tiny_vit(folder: Path, seed: int = 0) -> Path:
 
 WHISPER_SPECIALS = ["<|endoftext|>", "<|startoftranscript|>", "<|en|>", "<|translate|>", "<|transcribe|>",
                     "<|startoflm|>", "<|startofprev|>", "<|nocaptions|>", "<|notimestamps|>"]
+WHISPER_LANGUAGES = ["<|en|>", "<|es|>", "<|zh|>"]  # the multilingual variant's languages
+WHISPER_TIMESTAMPS = 60  # timestamp tokens <|0.00|> ... <|1.18|> of the variant with timestamps
 
 
-def tiny_whisper(folder: Path, seed: int = 0) -> Path:
-    """Save a 1-layer, 32-wide English Whisper with random weights and a byte-level BPE vocab written here."""
+def tiny_whisper(folder: Path, seed: int = 0, multilingual: bool = False, timestamps: bool = False) -> Path:
+    """Save a 1-layer, 32-wide Whisper with random weights and a byte-level BPE vocab written here.
+
+    English-only by default; `multilingual` adds <|es|> and <|zh|> and language detection, `timestamps` adds
+    timestamp tokens right after <|notimestamps|>, as real Whisper vocabularies have them.
+    """
     import json
 
     import torch
@@ -145,11 +151,15 @@ def tiny_whisper(folder: Path, seed: int = 0) -> Path:
     (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n",
                                        encoding="utf-8")
     tokenizer = WhisperTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
-    tokenizer.add_special_tokens({"additional_special_tokens": WHISPER_SPECIALS[1:]})
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in WHISPER_SPECIALS}
+    languages = WHISPER_LANGUAGES if multilingual else ["<|en|>"]
+    specials = WHISPER_SPECIALS[:2] + languages + WHISPER_SPECIALS[3:]
+    tokenizer.add_special_tokens({"additional_special_tokens": specials[1:]})
+    if timestamps:
+        tokenizer.add_tokens([f"<|{i * 0.02:.2f}|>" for i in range(WHISPER_TIMESTAMPS)])
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in specials}
     eot = ids["<|endoftext|>"]
     # Random weights would keep emitting special tokens; suppressing them makes the transcript real text.
-    suppress = [ids[t] for t in WHISPER_SPECIALS[1:]]
+    suppress = [ids[t] for t in specials[1:]]
     config = WhisperConfig(
         vocab_size=len(tokenizer), num_mel_bins=80, d_model=32, encoder_layers=1, decoder_layers=1,
         encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64,
@@ -159,11 +169,17 @@ def tiny_whisper(folder: Path, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = WhisperForConditionalGeneration(config).eval()
+    extra: dict = {"is_multilingual": multilingual}
+    if multilingual:
+        extra = {"is_multilingual": True, "lang_to_id": {t: ids[t] for t in languages},
+                 "task_to_id": {"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]}}
+    if timestamps:
+        extra["max_initial_timestamp_index"] = 50
     model.generation_config = GenerationConfig(
         decoder_start_token_id=ids["<|startoftranscript|>"], eos_token_id=eot, pad_token_id=eot,
-        bos_token_id=eot, no_timestamps_token_id=ids["<|notimestamps|>"], is_multilingual=False,
+        bos_token_id=eot, no_timestamps_token_id=ids["<|notimestamps|>"],
         forced_decoder_ids=[[1, ids["<|notimestamps|>"]]], suppress_tokens=suppress, begin_suppress_tokens=[eot],
-        max_length=64,
+        max_length=64, **extra,
     )
     model.save_pretrained(folder)
     WhisperProcessor(WhisperFeatureExtractor(feature_size=80), tokenizer).save_pretrained(folder)
