@@ -15,6 +15,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("OPENMODELS_CACHE", str(Path(tempfile.gettempdir()) / "openmodels-test-cache"))
 # Feedback goes to a throwaway folder, never the user's data dir.
 os.environ.setdefault("OPENMODELS_DATA", tempfile.mkdtemp(prefix="openmodels-test-data-"))
+# The test install includes the openvino extra, which would make `auto` mean OpenVINO: the suite checks the
+# demos on ONNX Runtime, and tests/runtime/test_openvino.py asks for OpenVINO by name.
+os.environ.setdefault("OPENMODELS_BACKEND", "onnxruntime")
 # Tests send many API requests from one client; tests/robustness/test_ratelimit.py sets its own limit.
 os.environ.setdefault("OPENMODELS_RATE_LIMIT", "0")
 

@@ -20,7 +20,7 @@ _BY_ATTR = {
     "from_pretrained": f"loads a model at import; declare it under `models:` and use ctx.model(name), or {_MOVE}",
     "pipeline": f"loads a model at import; declare it under `models:` and use ctx.model(name), or {_MOVE}",
     "InferenceSession": f"loads a model at import; {_MOVE}",
-    "SentenceTransformer": f"loads a model at import; declare it under `models:` and use ctx.model(name)",
+    "SentenceTransformer": "loads a model at import; declare it under `models:` and use ctx.model(name)",
     "hf_hub_download": "downloads at import (and the gallery runs offline); pin the model under `models:`",
     "snapshot_download": "downloads at import (and the gallery runs offline); pin the model under `models:`",
     "urlopen": "uses the network at import; the gallery runs offline",

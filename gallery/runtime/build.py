@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 from gallery.runtime import cache, calibration, sources
 from gallery.runtime.hardware import detect
+from gallery.runtime.openvino import BACKEND as OPENVINO
+from gallery.runtime.openvino import ov_class_name
 from gallery.runtime.spec import ModelSpec
 from gallery.runtime.tasks import TaskHandler, handler_for
 
@@ -76,20 +78,28 @@ class Builder:
     # -- Optimum export and int8 ---------------------------------------------------------------------------
 
     def export(self, spec: ModelSpec, handler: TaskHandler, src: Path, fingerprint: str, demo_id: str,
-               progress: Progress | None = None) -> tuple[Path, dict[str, Any]]:
-        """Return the fp32 export folder (exporting on a cache miss) and its metadata."""
+               progress: Progress | None = None, openvino: bool = False) -> tuple[Path, dict[str, Any]]:
+        """Return the fp32 export folder (exporting on a cache miss) and its metadata.
+
+        The folder holds `onnx/` (Optimum's ONNX export) or, with `openvino`, `ov/` (optimum-intel's IR).
+        """
         # Keyed by the exporter class, not the task name: translation and summarization of one model share it.
-        identity = {"source": fingerprint, "exporter": handler.ort_class, "versions": cache.tool_versions(),
+        exporter = ov_class_name(handler.ort_class) if openvino else handler.ort_class
+        identity = {"source": fingerprint, "exporter": exporter, "versions": cache.tool_versions(),
                     "opset": "optimum-default"}
         if handler.export_layout != 1:  # layout 1 keys stay as they were, so existing text exports stay valid
             identity["layout"] = handler.export_layout
         key = cache.cache_key(identity)
-        entry = self.cache_dir / "exports" / handler.ort_class / key
+        entry = self.cache_dir / "exports" / exporter / key
 
         def build(tmp: Path) -> dict[str, Any]:
-            say(progress, demo_id, f"exporting {spec.task} model to ONNX (one time, cached)")
+            target = "OpenVINO IR" if openvino else "ONNX"
+            say(progress, demo_id, f"exporting {spec.task} model to {target} (one time, cached)")
             started = time.perf_counter()
-            meta = handler.export(src, tmp / "onnx", spec)
+            if openvino:
+                meta = handler.export_openvino(src, tmp / "ov", spec)
+            else:
+                meta = handler.export(src, tmp / "onnx", spec)
             self.counters["exports"] += 1
             return {**meta, "task": spec.task, "source": fingerprint, "versions": cache.tool_versions(),
                     "export_seconds": round(time.perf_counter() - started, 2)}
@@ -118,7 +128,10 @@ class Builder:
     def guarded_int8(self, spec: ModelSpec, handler: TaskHandler, fp32_entry: Path, meta: dict[str, Any],
                      backend: str, demo_id: str, demo_dir: Path,
                      progress: Progress | None = None) -> tuple[Any, str, dict[str, Any] | None]:
-        """Load int8 when its accuracy check passes on the calibration inputs, else fp32; return (obj, variant, check)."""
+        """Load int8 when its accuracy check passes on the calibration inputs, else fp32.
+
+        Return (obj, variant, check).
+        """
         config_name = detect().quantization_config
         try:
             int8_entry = self.quantized(fp32_entry, handler, config_name, demo_id, progress)
@@ -191,7 +204,12 @@ class Builder:
                 say(progress, demo_id, "loading the plain PyTorch model (fp32, eager)")
                 obj = handler.load_torch(src, spec)
                 return Built(obj, obj.backend, "fp32")
-            entry, meta = self.export(spec, handler, src, fingerprint, demo_id, progress)
+            entry, meta = self.export(spec, handler, src, fingerprint, demo_id, progress,
+                                      openvino=backend == OPENVINO)
+        if backend == OPENVINO:
+            obj = handler.load_openvino(entry / "ov", spec, meta)
+            note = "OpenVINO runs fp32 (the int8 recipes are ONNX Runtime's)"
+            return Built(obj, obj.backend, "fp32", None, entry, [note])
         try_int8, why_not = self.wants_int8(spec, handler, backend)
         if try_int8:
             obj, variant, check = self.guarded_int8(spec, handler, entry, meta, backend, demo_id, demo_dir, progress)

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 CACHE_FORMAT = 1  # bump when the layout of an entry changes
 META = "meta.json"
 TOOL_DISTRIBUTIONS = ("optimum", "optimum-onnx", "onnx", "onnxruntime", "onnxruntime-gpu", "transformers", "torch",
-                      "tokenizers")
+                      "tokenizers", "optimum-intel", "openvino")
 
 
 def tool_versions() -> dict[str, str]:

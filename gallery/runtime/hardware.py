@@ -43,12 +43,22 @@ class Hardware:
 
     @property
     def default_backend(self) -> str:
-        """Return the backend `auto` resolves to: CUDA ONNX Runtime when present, else CPU ONNX Runtime.
+        """Return the backend `auto` resolves to on this hardware: CUDA, else OpenVINO, else CPU ONNX Runtime."""
+        if self.cuda:
+            return "onnxruntime-cuda"
+        return "openvino-cpu" if self.openvino else "onnxruntime-cpu"
 
-        OpenVINO is detected and reported but not chosen: its optimum-intel path is not wired in this runtime
-        (optimum-intel cannot be installed next to optimum 2.1 + optimum-onnx here to test it).
-        """
-        return "onnxruntime-cuda" if self.cuda else "onnxruntime-cpu"
+
+BACKEND_CHOICES = ("auto", "onnxruntime", "openvino", "torch")
+
+
+def preferred_backend() -> str:
+    """Return what `backend: auto` means here: `OPENMODELS_BACKEND` when set to a known backend, else auto."""
+    wanted = os.environ.get("OPENMODELS_BACKEND", "auto").strip().lower() or "auto"
+    if wanted not in BACKEND_CHOICES:
+        logger.warning("OPENMODELS_BACKEND=%s is not one of %s; using auto", wanted, ", ".join(BACKEND_CHOICES))
+        return "auto"
+    return wanted
 
 
 def _cpu_flags() -> tuple[set[str], str]:
@@ -99,7 +109,7 @@ def detect() -> Hardware:
                      "optimum-intel", "openvino", "transformers", "torch", "tokenizers")
         if (v := _version(name)) is not None
     }
-    openvino = importlib.util.find_spec("optimum") is not None and _version("optimum-intel") is not None
+    openvino = _version("optimum-intel") is not None and importlib.util.find_spec("openvino") is not None
     return Hardware(
         machine=machine,
         cpu_model=model,
@@ -130,9 +140,10 @@ def describe() -> list[tuple[str, str]]:
                          f"ARM64 {yes(hw.arm64)}"),
         ("onnxruntime providers", ", ".join(hw.providers)),
         ("cuda", "available (onnxruntime-gpu)" if hw.cuda else "no (install the onnxruntime-gpu extra for CUDA)"),
-        ("openvino", "optimum-intel installed (detected, not used yet: ONNX Runtime serves)" if hw.openvino
-         else "no (optimum-intel not installed)"),
+        ("openvino", "optimum-intel installed (OpenVINO on the CPU)" if hw.openvino
+         else "no (install the openvino extra for OpenVINO)"),
         ("default backend", hw.default_backend),
+        ("OPENMODELS_BACKEND", preferred_backend()),
         ("int8 config", f"AutoQuantizationConfig.{hw.quantization_config} (dynamic, CPU only)"),
     ]
     rows += [(f"version {name}", version) for name, version in sorted(hw.versions.items())]

@@ -17,8 +17,9 @@ from gallery.errors import ModelUnavailableError
 from gallery.runtime import memory, sources
 from gallery.runtime.build import Builder, Built
 from gallery.runtime.calibration import share_key
-from gallery.runtime.hardware import detect
-from gallery.runtime.models import CustomModel, Guarded, OnnxModel
+from gallery.runtime.hardware import detect, preferred_backend
+from gallery.runtime.models import CustomModel, Guarded
+from gallery.runtime.openvino import BACKEND as OPENVINO
 from gallery.runtime.spec import ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -89,14 +90,21 @@ class ModelRegistry:
     # -- keys and backends ---------------------------------------------------------------------------------
 
     def backend_for(self, spec: ModelSpec) -> str:
-        """Return the backend a spec runs on here: torch, onnxruntime-cuda or onnxruntime-cpu."""
+        """Return the backend a spec runs on here: torch, onnxruntime-cuda, openvino-cpu or onnxruntime-cpu.
+
+        `auto` takes CUDA where ONNX Runtime has it, else OpenVINO where optimum-intel is installed, else
+        ONNX Runtime on the CPU; `OPENMODELS_BACKEND` (onnxruntime, openvino, torch) overrides what `auto` means.
+        """
         wanted = self.force_backend or spec.backend
+        if wanted == "auto":
+            wanted = preferred_backend()
         hw = detect()
         if wanted == "torch":
             return "torch"
-        if wanted == "openvino" and not hw.openvino:
+        if wanted == "openvino" or (wanted == "auto" and hw.openvino and not hw.cuda):
+            if hw.openvino:
+                return OPENVINO
             logger.warning("backend openvino asked for but optimum-intel is not installed; using ONNX Runtime")
-        # OpenVINO is detected and reported; its execution path is not wired, so ONNX Runtime serves it.
         return "onnxruntime-cuda" if hw.cuda else "onnxruntime-cpu"
 
     def _key(self, spec: ModelSpec, demo_dir: Path) -> str:
@@ -218,19 +226,15 @@ class ModelRegistry:
         return Built(obj, obj.backend, None)
 
     def _build_onnx(self, spec: ModelSpec, demo_dir: Path, backend: str) -> Built:
-        import onnxruntime as ort
-
-        from gallery.runtime.tasks import providers_for, real_backend
+        from gallery.runtime.torchmodule import onnx_model
 
         path = sources.locate(spec, demo_dir)
         if path.is_dir():
             path = path / str(spec.options.get("file", "model.onnx"))
         if not path.is_file():
             raise sources.SourceUnavailable(f"no ONNX file at {path}")
-        session = ort.InferenceSession(str(path), providers=providers_for(
-            "onnxruntime-cpu" if backend == "torch" else backend))
-        obj = OnnxModel(session, path=path, max_concurrency=spec.max_concurrency,
-                        backend=real_backend(session.get_providers()))
+        # A shipped ONNX file has no PyTorch form: the torch baseline runs it on ONNX Runtime too.
+        obj = onnx_model(path, "onnxruntime-cpu" if backend == "torch" else backend, spec.max_concurrency)
         return Built(obj, obj.backend, "fp32")
 
     # -- memory --------------------------------------------------------------------------------------------

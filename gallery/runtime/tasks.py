@@ -89,6 +89,23 @@ class TaskHandler:
                              model=model, max_concurrency=spec.max_concurrency,
                              backend=real_backend(model.providers), variant=variant)
 
+    def export_openvino(self, src: Path, dst: Path, spec: ModelSpec) -> dict[str, Any]:
+        """Export the model at `src` into `dst` as OpenVINO IR with optimum-intel."""
+        from gallery.runtime import openvino
+
+        openvino.export(self.ort_class, src, dst)
+        return {"ov_class": openvino.ov_class_name(self.ort_class)}
+
+    def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any]) -> Guarded:
+        """Load an OpenVINO IR folder with optimum-intel and wrap it as its pipeline."""
+        from gallery.runtime import openvino
+
+        model = openvino.load_model(self.ort_class, folder)
+        return PipelineModel(lambda: openvino.pipeline(self.task, model, tokenizer=_tokenizer(folder),
+                                                       **_processor_kwargs(folder, self.task)),
+                             model=model, max_concurrency=openvino.MODEL_CONCURRENCY, backend=openvino.BACKEND,
+                             variant="fp32")
+
     def load_torch(self, src: Path, spec: ModelSpec) -> Guarded:
         """Load the plain transformers pipeline (PyTorch eager, fp32): the baseline."""
         from transformers import pipeline
@@ -122,6 +139,16 @@ def _processor_kwargs(folder: Path, task: str) -> dict[str, Any]:
     return {"image_processor": AutoImageProcessor.from_pretrained(str(folder))}
 
 
+def _save_fast_tokenizer(src: Path, dst: Path) -> None:
+    """Make sure `dst` holds tokenizer.json (the warm path reads only that), converting a slow tokenizer."""
+    if not (dst / "tokenizer.json").exists():
+        from transformers import AutoTokenizer
+
+        AutoTokenizer.from_pretrained(str(src), use_fast=True).save_pretrained(str(dst))
+    if not (dst / "tokenizer.json").exists():
+        raise RuntimeError(f"{src}: no fast tokenizer (tokenizer.json) could be made for this model")
+
+
 def _sentence_max_length(src: Path) -> int:
     """Return the sequence length the embedding model was trained for (sentence-transformers config first)."""
     for name in ("sentence_bert_config.json",):
@@ -146,14 +173,28 @@ class EmbeddingHandler(TaskHandler):
     def export(self, src: Path, dst: Path, spec: ModelSpec) -> dict[str, Any]:
         """Export, then make sure a fast `tokenizer.json` is saved (the warm path reads only that)."""
         meta = super().export(src, dst, spec)
-        if not (dst / "tokenizer.json").exists():
-            from transformers import AutoTokenizer
-
-            AutoTokenizer.from_pretrained(str(src), use_fast=True).save_pretrained(str(dst))
-        if not (dst / "tokenizer.json").exists():
-            raise RuntimeError(f"{src}: no fast tokenizer (tokenizer.json) could be made for this model")
+        _save_fast_tokenizer(src, dst)
         meta["max_length"] = _sentence_max_length(src)
         return meta
+
+    def export_openvino(self, src: Path, dst: Path, spec: ModelSpec) -> dict[str, Any]:
+        """Export to OpenVINO IR; keep the fast tokenizer and the sequence length, as the ONNX export does."""
+        meta = super().export_openvino(src, dst, spec)
+        _save_fast_tokenizer(src, dst)
+        meta["max_length"] = _sentence_max_length(src)
+        return meta
+
+    def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any]) -> Guarded:
+        """Compile openvino_model.xml with OpenVINO; tokenize with `tokenizers` (no torch, as on ONNX Runtime)."""
+        from tokenizers import Tokenizer
+
+        from gallery.runtime.openvino import BACKEND, OpenVINOSession
+
+        session = OpenVINOSession(folder / "openvino_model.xml")
+        return TextEmbedder(session, Tokenizer.from_file(str(folder / "tokenizer.json")),
+                            batch=bool(spec.options.get("batch", False)),
+                            batch_wait_ms=float(spec.options.get("batch_wait_ms", 2.0)),
+                            backend=BACKEND, variant="fp32", **self._options(spec, int(meta.get("max_length", 256))))
 
     def _options(self, spec: ModelSpec, default_max: int) -> dict[str, Any]:
         opts = spec.options

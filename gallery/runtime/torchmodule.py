@@ -15,6 +15,7 @@ import numpy as np
 from gallery.runtime import cache
 from gallery.runtime.build import Builder, Built, say
 from gallery.runtime.models import OnnxModel, TorchModuleModel
+from gallery.runtime.openvino import BACKEND as OPENVINO
 from gallery.runtime.spec import ModelSpec
 from gallery.runtime.tasks import providers_for, real_backend
 
@@ -73,11 +74,22 @@ def export_module(module: Any, settings: dict[str, Any], path: Path) -> float:
     return float(np.max(np.abs(got - expected.numpy())))
 
 
+def onnx_model(path: Path, backend: str, max_concurrency: int) -> OnnxModel:
+    """Return an ONNX file as an OnnxModel on ONNX Runtime, or on OpenVINO (which reads ONNX files itself)."""
+    if backend == OPENVINO:
+        from gallery.runtime.openvino import OpenVINOSession
+
+        return OnnxModel(OpenVINOSession(path), path=path, max_concurrency=max_concurrency, backend=OPENVINO)
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=providers_for(backend))
+    return OnnxModel(session, path=path, max_concurrency=max_concurrency,
+                     backend=real_backend(session.get_providers()))
+
+
 def build_torch_module(builder: Builder, spec: ModelSpec, demo_dir: Path, backend: str, demo_id: str,
                        progress: Callable[[str], None] | None = None) -> Built:
     """Return an OnnxModel for the spec's module (exporting on a cache miss), or the module itself on torch."""
-    import onnxruntime as ort
-
     assert spec.factory is not None
     settings = _settings(spec)
     src, fingerprint = builder.source(spec, demo_dir, demo_id, progress=progress)
@@ -105,9 +117,7 @@ def build_torch_module(builder: Builder, spec: ModelSpec, demo_dir: Path, backen
 
     meta, _ = cache.build_once(entry, build)
     path = entry / "onnx" / "model.onnx"
-    session = ort.InferenceSession(str(path), providers=providers_for(backend))
-    obj = OnnxModel(session, path=path, max_concurrency=spec.max_concurrency,
-                    backend=real_backend(session.get_providers()))
+    obj = onnx_model(path, backend, spec.max_concurrency)
     built = Built(obj, obj.backend, "fp32", None, entry)
     built.notes.append(f"export max abs diff vs torch {meta.get('max_abs_diff'):.2e}")
     return built

@@ -18,7 +18,8 @@ def test_detect_reflects_this_machine() -> None:
     hw = detect()
     assert hw.providers == tuple(ort.get_available_providers())
     assert hw.cuda == ("CUDAExecutionProvider" in hw.providers)
-    assert hw.default_backend == ("onnxruntime-cuda" if hw.cuda else "onnxruntime-cpu")
+    expected = "onnxruntime-cuda" if hw.cuda else "openvino-cpu" if hw.openvino else "onnxruntime-cpu"
+    assert hw.default_backend == expected
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     assert hw.avx2 == (" avx2" in flags)
     expected = "arm64" if hw.arm64 else "avx512_vnni" if hw.avx512_vnni else "avx512" if hw.avx512 else "avx2"
@@ -39,7 +40,8 @@ def test_doctor_report_lists_every_demo_model(tmp_path: Path) -> None:
     backends = {row["demo"]: row["backend"] for row in report["models"]}
     # Not loaded yet: expected backends in parentheses; a custom factory's is not guessed.
     assert backends["transport/ridership-forecast"] == "(chosen by the demo's factory)"
-    assert backends["healthcare/clinical-dictation"] == f"({detect().default_backend})"
+    planned = "onnxruntime-cuda" if detect().cuda else "onnxruntime-cpu"  # the suite pins auto to ONNX Runtime
+    assert backends["healthcare/clinical-dictation"] == f"({planned})"
 
 
 def test_status_never_loads(tmp_path: Path, bert_demo: Path) -> None:

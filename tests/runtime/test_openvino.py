@@ -1,0 +1,164 @@
+"""OpenVINO through optimum-intel (the `openvino` extra, installed for the tests): every task path against torch.
+
+The rest of the suite pins `auto` to ONNX Runtime (tests/conftest.py); these tests ask for OpenVINO.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gallery.runtime.hardware import detect
+from gallery.runtime.models import OnnxModel, PipelineModel, TextEmbedder
+from gallery.runtime.openvino import OpenVINOSession
+from gallery.runtime.registry import ModelRegistry
+from gallery.runtime.spec import ModelSpec
+from tests.runtime.conftest import CALIBRATION, make_spec
+from tests.runtime.test_asr import VARIANTS, _demo
+from tests.runtime.tinymodels import tiny_bert, tiny_t5, tiny_vit
+
+pytestmark = pytest.mark.skipif(not detect().openvino, reason="optimum-intel is not installed (openvino extra)")
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the tiny models once for this module."""
+    base = tmp_path_factory.mktemp("openvino")
+    tiny_bert(base / "emb" / "model", head="base", seed=1)
+    tiny_bert(base / "seq" / "model", head="seq", seed=3)
+    tiny_bert(base / "tok" / "model", head="tok", seed=4)
+    tiny_bert(base / "qa" / "model", head="qa", seed=5)
+    tiny_t5(base / "t5" / "model", seed=6)
+    tiny_vit(base / "vit" / "model", seed=7)
+    return base
+
+
+def _pair(root: Path, folder: str, task: str, **extra: Any) -> tuple[Any, Any]:
+    spec = make_spec(task, {"path": "model"}, quantize="auto", **extra)
+    fast = ModelRegistry(root / "cache", force_backend="openvino").get(f"x/{folder}", "m", spec, root / folder)
+    slow = ModelRegistry(root / "cache", force_backend="torch").get(f"x/{folder}", "m", spec, root / folder)
+    assert fast.backend == "openvino-cpu" and fast.variant == "fp32" and slow.backend == "torch-cpu"
+    return fast, slow
+
+
+def test_auto_prefers_openvino_when_installed_and_the_variable_overrides_it(monkeypatch: pytest.MonkeyPatch,
+                                                                           tmp_path: Path) -> None:
+    spec = make_spec("feature-extraction", {"path": "model"})
+    registry = ModelRegistry(tmp_path / "cache")
+    expected = "onnxruntime-cuda" if detect().cuda else "openvino-cpu"
+    monkeypatch.delenv("OPENMODELS_BACKEND", raising=False)
+    assert detect().default_backend == expected and registry.backend_for(spec) == expected
+    monkeypatch.setenv("OPENMODELS_BACKEND", "onnxruntime")
+    assert registry.backend_for(spec).startswith("onnxruntime")
+    monkeypatch.setenv("OPENMODELS_BACKEND", "openvino")
+    assert registry.backend_for(spec) == "openvino-cpu"
+    monkeypatch.setenv("OPENMODELS_BACKEND", "quantum")  # unknown: auto, with a warning
+    assert registry.backend_for(spec) == expected
+    pinned = spec.model_copy(update={"backend": "torch"})  # a spec's own choice is not overridden
+    assert registry.backend_for(pinned) == "torch"
+
+
+def test_sentence_embeddings_run_on_openvino_without_torch_objects(root: Path) -> None:
+    fast, slow = _pair(root, "emb", "feature-extraction")
+    assert isinstance(fast, TextEmbedder) and isinstance(fast.session, OpenVINOSession)
+    got, want = fast.embed(CALIBRATION), slow.embed(CALIBRATION)
+    cosine = np.sum(got * want, axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
+    assert got.shape == want.shape and float(cosine.min()) > 0.9999
+    exports = root / "cache" / "exports" / "OVModelForFeatureExtraction"
+    assert list(exports.glob("*/ov/openvino_model.xml")) and list(exports.glob("*/ov/tokenizer.json"))
+
+
+def test_text_classification(root: Path) -> None:
+    fast, slow = _pair(root, "seq", "text-classification")
+    assert isinstance(fast, PipelineModel)
+    texts = ["the train was late again", "great service at the bank"]
+    for g, w in zip(fast(texts, top_k=None), slow(texts, top_k=None)):
+        assert [x["label"] for x in g] == [x["label"] for x in w]
+        np.testing.assert_allclose([x["score"] for x in g], [x["score"] for x in w], atol=1e-4)
+
+
+def test_token_classification_and_question_answering(root: Path) -> None:
+    fast, slow = _pair(root, "tok", "token-classification")
+    text = "my card was blocked at the station"
+    assert [(x["word"], x["entity"]) for x in fast(text)] == [(x["word"], x["entity"]) for x in slow(text)]
+    fast, slow = _pair(root, "qa", "question-answering")
+    kwargs = {"question": "where is the bus", "context": "the bus is at the station near the school"}
+    got, want = fast(**kwargs), slow(**kwargs)
+    assert (got["start"], got["end"], got["answer"]) == (want["start"], want["end"], want["answer"])
+
+
+def test_seq2seq_generation(root: Path) -> None:
+    fast, slow = _pair(root, "t5", "text2text-generation")
+    text = "the train to the city was late"
+    got = fast(text, max_new_tokens=8, do_sample=False)
+    assert got[0]["generated_text"] == slow(text, max_new_tokens=8, do_sample=False)[0]["generated_text"]
+
+
+def test_image_classification(root: Path) -> None:
+    from PIL import Image
+
+    fast, slow = _pair(root, "vit", "image-classification")
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 50, 3), dtype=np.uint8))
+    got, want = fast(image), slow(image)
+    assert [x["label"] for x in got] == [x["label"] for x in want]
+    np.testing.assert_allclose([x["score"] for x in got], [x["score"] for x in want], atol=1e-4)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_whisper_on_openvino_transcribes_like_torch(variant: str, tmp_path: Path) -> None:
+    from gallery.runtime.asr import load_audio
+    from tests.runtime.test_asr import FP32
+
+    demo = _demo(tmp_path / "demo", **VARIANTS[variant])
+    fast = ModelRegistry(tmp_path / "cache", force_backend="openvino").get("x/asr", "asr", FP32, demo)
+    slow = ModelRegistry(tmp_path / "cache", force_backend="torch").get("x/asr", "asr", FP32, demo)
+    assert fast.backend == "openvino-cpu" and fast.max_concurrency == 1
+    for clip in ("a.wav", "b.wav"):
+        samples = load_audio(demo / clip)
+        assert fast.transcribe(samples) == slow.transcribe(samples)
+
+
+def test_onnx_files_run_on_openvino(root: Path, tmp_path: Path) -> None:
+    """`onnx` specs (and torch-module exports) compile the ONNX file with OpenVINO directly."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "relu",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 3])])
+    (tmp_path / "pkg").mkdir()
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "pkg" / "model.onnx")
+    spec = ModelSpec.model_validate({"task": "onnx", "source": {"path": "pkg"}, "licence": "MIT"})
+    model = ModelRegistry(tmp_path / "cache", force_backend="openvino").get("x/onnx", "m", spec, tmp_path)
+    assert isinstance(model, OnnxModel) and model.backend == "openvino-cpu"
+    x = np.array([[-1.0, 0.5, 2.0]], dtype=np.float32)
+    np.testing.assert_allclose(model.run({"x": x})[0], np.maximum(x, 0))
+
+
+def test_real_demos_run_on_openvino(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Whisper tiny.en and MiniLM from their packages, exported by optimum-intel, against the ONNX Runtime path."""
+    import yaml
+
+    from gallery.runtime.speech import word_error_rate
+    from tests.demos.harness import DEMOS, load_demo, run_ui
+
+    dictation = DEMOS / "healthcare" / "clinical-dictation"
+    faq = DEMOS / "healthcare" / "health-faq"
+    scripts = yaml.safe_load((dictation / "examples" / "scripts.yaml").read_text("utf-8"))
+    monkeypatch.setenv("OPENMODELS_BACKEND", "openvino")
+    speech = load_demo(dictation, tmp_path / "speech")
+    assert speech[2].model("asr").backend == "openvino-cpu"
+    for item in scripts:
+        transcript = run_ui(speech, audio=str(dictation / "examples" / item["file"]))["transcript"]
+        assert word_error_rate(item["reference"], transcript) <= 0.15, transcript
+    texts = [example["question"] for example in load_demo(faq, tmp_path / "faq")[0].examples]
+    on_openvino = load_demo(faq, tmp_path / "faq-ov")[2].model("encoder")
+    assert on_openvino.backend == "openvino-cpu"
+    monkeypatch.setenv("OPENMODELS_BACKEND", "onnxruntime")
+    on_onnxruntime = load_demo(faq, tmp_path / "faq-ort")[2].model("encoder")
+    assert on_onnxruntime.backend == "onnxruntime-cpu"
+    got, want = on_openvino.embed(texts), on_onnxruntime.embed(texts)
+    assert float(np.min(np.sum(got * want, axis=1))) > 0.999  # unit vectors: the cosine
