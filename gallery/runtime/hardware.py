@@ -24,6 +24,7 @@ class Hardware:
     providers: tuple[str, ...]  # ONNX Runtime execution providers compiled into the installed wheel
     cuda: bool  # the CUDA provider is present (a session still has to prove it really gets it)
     openvino: bool  # optimum-intel (OpenVINO) is installed
+    intel: bool  # an Intel CPU (vendor GenuineIntel), the hardware OpenVINO is built for
     avx2: bool
     avx512: bool
     avx512_vnni: bool
@@ -43,10 +44,19 @@ class Hardware:
 
     @property
     def default_backend(self) -> str:
-        """Return the backend `auto` resolves to on this hardware: CUDA, else OpenVINO, else CPU ONNX Runtime."""
+        """Return the backend `auto` resolves to: CUDA, else OpenVINO on an Intel CPU, else CPU ONNX Runtime."""
         if self.cuda:
             return "onnxruntime-cuda"
-        return "openvino-cpu" if self.openvino else "onnxruntime-cpu"
+        return "openvino-cpu" if self.openvino_preferred else "onnxruntime-cpu"
+
+    @property
+    def openvino_preferred(self) -> bool:
+        """Return whether `auto` takes OpenVINO: installed, and an Intel CPU.
+
+        On an AMD EPYC, OpenVINO was slower than ONNX Runtime for every demo measured (1.2 to 1.7x the time,
+        docs/BENCHMARKS.md), so other CPUs keep ONNX Runtime unless OpenVINO is asked for by name.
+        """
+        return self.openvino and self.intel
 
 
 BACKEND_CHOICES = ("auto", "onnxruntime", "openvino", "torch")
@@ -59,6 +69,19 @@ def preferred_backend() -> str:
         logger.warning("OPENMODELS_BACKEND=%s is not one of %s; using auto", wanted, ", ".join(BACKEND_CHOICES))
         return "auto"
     return wanted
+
+
+def _cpu_vendor() -> str:
+    """Return the CPU vendor id from /proc/cpuinfo (GenuineIntel, AuthenticAMD, ...), empty where unknown."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key.strip() == "vendor_id":
+                    return value.strip()
+    except OSError:
+        pass
+    return ""
 
 
 def _cpu_flags() -> tuple[set[str], str]:
@@ -118,12 +141,22 @@ def detect() -> Hardware:
         providers=providers,
         cuda="CUDAExecutionProvider" in providers,
         openvino=openvino,
+        intel=_cpu_vendor() == "GenuineIntel",
         avx2="avx2" in flags,
         avx512="avx512f" in flags,
         avx512_vnni="avx512_vnni" in flags or "avx512vnni" in flags,
         arm64=machine in ("aarch64", "arm64"),
         versions=versions,
     )
+
+
+def _openvino_row(hw: Hardware) -> str:
+    if not hw.openvino:
+        return "no (install the openvino extra for OpenVINO)"
+    if hw.openvino_preferred:
+        return "optimum-intel installed: auto runs on OpenVINO (Intel CPU)"
+    return ("optimum-intel installed: auto keeps ONNX Runtime on this non-Intel CPU "
+            "(OPENMODELS_BACKEND=openvino to use OpenVINO)")
 
 
 def describe() -> list[tuple[str, str]]:
@@ -140,8 +173,7 @@ def describe() -> list[tuple[str, str]]:
                          f"ARM64 {yes(hw.arm64)}"),
         ("onnxruntime providers", ", ".join(hw.providers)),
         ("cuda", "available (onnxruntime-gpu)" if hw.cuda else "no (install the onnxruntime-gpu extra for CUDA)"),
-        ("openvino", "optimum-intel installed (OpenVINO on the CPU)" if hw.openvino
-         else "no (install the openvino extra for OpenVINO)"),
+        ("openvino", _openvino_row(hw)),
         ("default backend", hw.default_backend),
         ("OPENMODELS_BACKEND", preferred_backend()),
         ("int8 config", f"AutoQuantizationConfig.{hw.quantization_config} (dynamic, CPU only)"),

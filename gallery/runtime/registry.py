@@ -92,8 +92,9 @@ class ModelRegistry:
     def backend_for(self, spec: ModelSpec) -> str:
         """Return the backend a spec runs on here: torch, onnxruntime-cuda, openvino-cpu or onnxruntime-cpu.
 
-        `auto` takes CUDA where ONNX Runtime has it, else OpenVINO where optimum-intel is installed, else
-        ONNX Runtime on the CPU; `OPENMODELS_BACKEND` (onnxruntime, openvino, torch) overrides what `auto` means.
+        `auto` takes CUDA where ONNX Runtime has it, else OpenVINO where optimum-intel is installed on an Intel
+        CPU, else ONNX Runtime on the CPU; `OPENMODELS_BACKEND` (onnxruntime, openvino, torch) overrides what
+        `auto` means.
         """
         wanted = self.force_backend or spec.backend
         if wanted == "auto":
@@ -101,7 +102,7 @@ class ModelRegistry:
         hw = detect()
         if wanted == "torch":
             return "torch"
-        if wanted == "openvino" or (wanted == "auto" and hw.openvino and not hw.cuda):
+        if wanted == "openvino" or (wanted == "auto" and hw.openvino_preferred and not hw.cuda):
             if hw.openvino:
                 return OPENVINO
             logger.warning("backend openvino asked for but optimum-intel is not installed; using ONNX Runtime")

@@ -44,11 +44,14 @@ def _pair(root: Path, folder: str, task: str, **extra: Any) -> tuple[Any, Any]:
     return fast, slow
 
 
-def test_auto_prefers_openvino_when_installed_and_the_variable_overrides_it(monkeypatch: pytest.MonkeyPatch,
-                                                                           tmp_path: Path) -> None:
+def test_auto_takes_openvino_on_intel_cpus_and_the_variable_overrides_it(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
     spec = make_spec("feature-extraction", {"path": "model"})
     registry = ModelRegistry(tmp_path / "cache")
-    expected = "onnxruntime-cuda" if detect().cuda else "openvino-cpu"
+    hw = detect()
+    intel = "GenuineIntel" in Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else False
+    assert hw.intel == intel and hw.openvino_preferred == intel
+    expected = "onnxruntime-cuda" if hw.cuda else "openvino-cpu" if intel else "onnxruntime-cpu"
     monkeypatch.delenv("OPENMODELS_BACKEND", raising=False)
     assert detect().default_backend == expected and registry.backend_for(spec) == expected
     monkeypatch.setenv("OPENMODELS_BACKEND", "onnxruntime")
