@@ -18,7 +18,7 @@ from gallery.runtime.registry import ModelRegistry
 from gallery.runtime.spec import ModelSpec
 from tests.runtime.conftest import CALIBRATION, make_spec
 from tests.runtime.test_asr import VARIANTS, _demo
-from tests.runtime.tinymodels import tiny_bert, tiny_t5, tiny_vit
+from tests.runtime.tinymodels import tiny_bert, tiny_task_models
 
 pytestmark = pytest.mark.skipif(not detect().openvino, reason="optimum-intel is not installed (openvino extra)")
 
@@ -26,13 +26,8 @@ pytestmark = pytest.mark.skipif(not detect().openvino, reason="optimum-intel is 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the tiny models once for this module."""
-    base = tmp_path_factory.mktemp("openvino")
+    base = tiny_task_models(tmp_path_factory.mktemp("openvino"))
     tiny_bert(base / "emb" / "model", head="base", seed=1)
-    tiny_bert(base / "seq" / "model", head="seq", seed=3)
-    tiny_bert(base / "tok" / "model", head="tok", seed=4)
-    tiny_bert(base / "qa" / "model", head="qa", seed=5)
-    tiny_t5(base / "t5" / "model", seed=6)
-    tiny_vit(base / "vit" / "model", seed=7)
     return base
 
 

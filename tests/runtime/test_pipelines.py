@@ -11,19 +11,13 @@ import pytest
 from gallery.runtime.models import PipelineModel
 from gallery.runtime.registry import ModelRegistry
 from tests.runtime.conftest import CALIBRATION, make_spec
-from tests.runtime.tinymodels import tiny_bert, tiny_t5, tiny_vit
+from tests.runtime.tinymodels import tiny_task_models
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the tiny models once for this module."""
-    base = tmp_path_factory.mktemp("pipelines")
-    tiny_bert(base / "seq" / "model", head="seq", seed=3)
-    tiny_bert(base / "tok" / "model", head="tok", seed=4)
-    tiny_bert(base / "qa" / "model", head="qa", seed=5)
-    tiny_t5(base / "t5" / "model", seed=6)
-    tiny_vit(base / "vit" / "model", seed=7)
-    return base
+    return tiny_task_models(tmp_path_factory.mktemp("pipelines"))
 
 
 @pytest.fixture(scope="module")

@@ -195,3 +195,13 @@ def write_tone(path: Path, seconds: float = 1.5, rate: int = 22050, freq: float 
     wave = 0.3 * np.sin(2 * np.pi * freq * t) * np.hanning(t.size)
     sf.write(path, np.stack([wave, wave * 0.5], axis=1).astype(np.float32), rate)
     return path
+
+
+def tiny_task_models(base: Path) -> Path:
+    """Build one tiny model per pipeline task under `base/<folder>/model`: seq, tok, qa, t5, vit."""
+    tiny_bert(base / "seq" / "model", head="seq", seed=3)
+    tiny_bert(base / "tok" / "model", head="tok", seed=4)
+    tiny_bert(base / "qa" / "model", head="qa", seed=5)
+    tiny_t5(base / "t5" / "model", seed=6)
+    tiny_vit(base / "vit" / "model", seed=7)
+    return base
