@@ -49,28 +49,44 @@ def running(app: object, timeout: float = 30.0) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def start_gallery(demos_dir: Path, *extra: str, timeout: float = 120.0,
-                  env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """Start `gallery run` on a free port and wait until it answers."""
+def launch_gallery(demos_dir: Path, *args: str, log: Path, env: dict[str, str] | None = None,
+                   ready_path: str = "/", headers: dict[str, str] | None = None,
+                   timeout: float = 120.0) -> tuple[subprocess.Popen, str]:
+    """Start `python -m gallery <args...> --demos-dir D --port P` on a free port; return it once it answers.
+
+    `args` are the options before and after `run` as one list: a leading "-v" goes before `run`. The
+    server is ready when `ready_path` answers below 500; its output goes to `log`.
+    """
     port = free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / f"server-{port}.log", "w")  # noqa: SIM115  (closed with the process)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gallery", "run", "--demos-dir", str(demos_dir), "--port", str(port), *extra],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-    )
+    verbose = [a for a in args if a == "-v"]
+    options = [a for a in args if a != "-v"]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:  # the child keeps its own handle
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gallery", *verbose, "run", "--demos-dir", str(demos_dir), "--port", str(port),
+             *options],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gallery exited with {process.returncode}; see {log.name}")
+            raise RuntimeError(f"gallery exited with {process.returncode}:\n{log.read_text(errors='replace')}")
         try:
-            if httpx.get(url + "/", timeout=2).status_code == 200:
+            if httpx.get(url + ready_path, timeout=2, headers=headers).status_code < 500:
                 return process, url
         except httpx.HTTPError:
-            time.sleep(0.25)
+            pass
+        time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"gallery did not answer on {url} within {timeout} s")
+    raise RuntimeError(f"gallery did not answer on {url} within {timeout} s:\n{log.read_text(errors='replace')}")
+
+
+def start_gallery(demos_dir: Path, *extra: str, timeout: float = 120.0,
+                  env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """Start `gallery run` on a free port (log under the test artifacts) and wait until its home page answers."""
+    log = ARTIFACTS / f"server-{time.time_ns()}.log"
+    return launch_gallery(demos_dir, *extra, log=log, env=env, timeout=timeout)
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +16,7 @@ import httpx
 import pytest
 import uvicorn
 
-from tests.serving import free_port
+from tests.serving import free_port, launch_gallery
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures" / "demos"
@@ -60,31 +58,15 @@ class Server:
 
 def start(root: Path, demos: Path, *extra: str, env: dict[str, str] | None = None, verbose: bool = False,
           timeout: float = 90) -> Server:
-    """Start `python -m gallery run` on a free port and wait until it answers HTTP."""
-    port = free_port()
+    """Start `python -m gallery run` with its own data, cache and temp folders under root; wait until it answers."""
     tmp, data = root / "tmp", root / "data"
     tmp.mkdir(exist_ok=True)
-    log = root / f"server-{port}.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gallery", *(["-v"] if verbose else []), "run", "--demos-dir", str(demos), "--port", str(port),
-             "--data-dir", str(data), "--cache-dir", str(root / "cache"), *extra],
-            stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp), "GRADIO_TEMP_DIR": str(root / "gradio"),
-                 **(env or {})},
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gallery exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            httpx.get(url + "/api/demos", timeout=2, headers={"x-forwarded-for": "10.255.255.255"})
-            return Server(process, url, root, log, tmp, data)
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"gallery did not answer on {url} within {timeout} s:\n{log.read_text()}")
+    log = root / f"server-{time.time_ns()}.log"
+    process, url = launch_gallery(
+        demos, *(["-v"] if verbose else []), "--data-dir", str(data), "--cache-dir", str(root / "cache"), *extra,
+        log=log, env={"TMPDIR": str(tmp), "GRADIO_TEMP_DIR": str(root / "gradio"), **(env or {})},
+        ready_path="/api/demos", headers={"x-forwarded-for": "10.255.255.255"}, timeout=timeout)
+    return Server(process, url, root, log, tmp, data)
 
 
 def stop(server: Server, sig: int = signal.SIGTERM) -> None:
