@@ -12,7 +12,7 @@ import numpy as np
 from gallery.runtime import quantize as q
 from gallery.runtime.models import CustomModel, Guarded
 from gallery.runtime.spec import ModelSpec
-from gallery.runtime.tasks import TaskHandler, providers_for, real_backend
+from gallery.runtime.tasks import TaskHandler, providers_for, real_backend, save_fast_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -91,15 +91,12 @@ class SpeechHandler(TaskHandler):
 
     def export(self, src: Path, dst: Path, spec: ModelSpec) -> dict[str, Any]:
         """Export with Optimum, then save what OnnxWhisper reads instead of transformers' processor."""
-        from transformers import AutoTokenizer, WhisperFeatureExtractor
+        from transformers import WhisperFeatureExtractor
 
         from gallery.runtime.whisper_onnx import MEL_FILTERS
 
         meta = super().export(src, dst, spec)
-        if not (dst / "tokenizer.json").exists():
-            AutoTokenizer.from_pretrained(str(src), use_fast=True).save_pretrained(str(dst))
-        if not (dst / "tokenizer.json").exists():
-            raise RuntimeError(f"{src}: no fast tokenizer (tokenizer.json) could be made for this Whisper model")
+        save_fast_tokenizer(src, dst)
         extractor = WhisperFeatureExtractor.from_pretrained(str(src))
         np.save(dst / MEL_FILTERS, np.asarray(extractor.mel_filters, dtype=np.float64))
         return meta
@@ -137,6 +134,7 @@ class SpeechHandler(TaskHandler):
         """Compare greedy transcript tokens of each example clip (first 30 s), without timestamps."""
         ref, cand = [], []
         recognizer = fp32.target
+        limit = min(96, recognizer.max_target - 8)  # room for the prompt
         for path in calibration:
             audio = load_audio(path)[: 30 * SAMPLE_RATE]
             opts = dict(fp32.check_kwargs)
@@ -145,8 +143,8 @@ class SpeechHandler(TaskHandler):
                 # the demos produce.
                 opts["language"] = recognizer.detect_language(audio)[0]
             language, task = opts.get("language"), opts.get("task", "transcribe")
-            limit = min(96, recognizer.max_target - 8)  # room for the prompt
+            # Both variants come from one export, so they share its mel filter bank: one set of features.
             features = fp32.engine.features(audio)
             ref.append(fp32.engine.generate(features, language, task, limit, False))
-            cand.append(int8.engine.generate(int8.engine.features(audio), language, task, limit, False))
+            cand.append(int8.engine.generate(features, language, task, limit, False))
         return q.sequence_check(ref, cand)

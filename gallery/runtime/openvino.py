@@ -26,13 +26,6 @@ MODEL_CONCURRENCY = 1
 CONFIG = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
 
 
-def available() -> bool:
-    """Return whether optimum-intel and the openvino runtime can be imported."""
-    import importlib.util
-
-    return importlib.util.find_spec("openvino") is not None and importlib.util.find_spec("optimum.intel") is not None
-
-
 @dataclass(frozen=True)
 class Port:
     """An input or output of a compiled model, named and shaped like an ONNX Runtime NodeArg."""

@@ -227,7 +227,7 @@ class ModelRegistry:
         return Built(obj, obj.backend, None)
 
     def _build_onnx(self, spec: ModelSpec, demo_dir: Path, backend: str) -> Built:
-        from gallery.runtime.torchmodule import onnx_model
+        from gallery.runtime.tasks import onnx_model
 
         path = sources.locate(spec, demo_dir)
         if path.is_dir():

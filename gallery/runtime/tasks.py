@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from gallery.runtime import quantize as q
-from gallery.runtime.models import Guarded, PipelineModel, TextEmbedder, TorchTextEmbedder
+from gallery.runtime.models import Guarded, OnnxModel, PipelineModel, TextEmbedder, TorchTextEmbedder
 from gallery.runtime.spec import ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,18 @@ def _session(path: Path, providers: list[str]) -> Any:
     import onnxruntime as ort
 
     return ort.InferenceSession(str(path), providers=providers)
+
+
+def onnx_model(path: Path, backend: str, max_concurrency: int) -> OnnxModel:
+    """Return an ONNX file as an OnnxModel on ONNX Runtime, or on OpenVINO (which reads ONNX files itself)."""
+    from gallery.runtime import openvino
+
+    if backend == openvino.BACKEND:
+        return OnnxModel(openvino.OpenVINOSession(path), path=path, max_concurrency=max_concurrency,
+                         backend=openvino.BACKEND)
+    session = _session(path, providers_for(backend))
+    return OnnxModel(session, path=path, max_concurrency=max_concurrency,
+                     backend=real_backend(session.get_providers()))
 
 
 class TaskHandler:
@@ -139,7 +151,7 @@ def _processor_kwargs(folder: Path, task: str) -> dict[str, Any]:
     return {"image_processor": AutoImageProcessor.from_pretrained(str(folder))}
 
 
-def _save_fast_tokenizer(src: Path, dst: Path) -> None:
+def save_fast_tokenizer(src: Path, dst: Path) -> None:
     """Make sure `dst` holds tokenizer.json (the warm path reads only that), converting a slow tokenizer."""
     if not (dst / "tokenizer.json").exists():
         from transformers import AutoTokenizer
@@ -173,28 +185,33 @@ class EmbeddingHandler(TaskHandler):
     def export(self, src: Path, dst: Path, spec: ModelSpec) -> dict[str, Any]:
         """Export, then make sure a fast `tokenizer.json` is saved (the warm path reads only that)."""
         meta = super().export(src, dst, spec)
-        _save_fast_tokenizer(src, dst)
+        save_fast_tokenizer(src, dst)
         meta["max_length"] = _sentence_max_length(src)
         return meta
 
     def export_openvino(self, src: Path, dst: Path, spec: ModelSpec) -> dict[str, Any]:
         """Export to OpenVINO IR; keep the fast tokenizer and the sequence length, as the ONNX export does."""
         meta = super().export_openvino(src, dst, spec)
-        _save_fast_tokenizer(src, dst)
+        save_fast_tokenizer(src, dst)
         meta["max_length"] = _sentence_max_length(src)
         return meta
 
     def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any]) -> Guarded:
         """Compile openvino_model.xml with OpenVINO; tokenize with `tokenizers` (no torch, as on ONNX Runtime)."""
-        from tokenizers import Tokenizer
-
         from gallery.runtime.openvino import BACKEND, OpenVINOSession
 
         session = OpenVINOSession(folder / "openvino_model.xml")
+        return self._embedder(session, folder, spec, meta, BACKEND, "fp32")
+
+    def _embedder(self, session: Any, folder: Path, spec: ModelSpec, meta: dict[str, Any], backend: str,
+                  variant: str) -> TextEmbedder:
+        """Wrap a session (ONNX Runtime or OpenVINO) and the folder's tokenizer.json as a TextEmbedder."""
+        from tokenizers import Tokenizer
+
         return TextEmbedder(session, Tokenizer.from_file(str(folder / "tokenizer.json")),
                             batch=bool(spec.options.get("batch", False)),
                             batch_wait_ms=float(spec.options.get("batch_wait_ms", 2.0)),
-                            backend=BACKEND, variant="fp32", **self._options(spec, int(meta.get("max_length", 256))))
+                            backend=backend, variant=variant, **self._options(spec, int(meta.get("max_length", 256))))
 
     def _options(self, spec: ModelSpec, default_max: int) -> dict[str, Any]:
         opts = spec.options
@@ -208,14 +225,8 @@ class EmbeddingHandler(TaskHandler):
 
     def load(self, folder: Path, spec: ModelSpec, backend: str, variant: str, meta: dict[str, Any]) -> Guarded:
         """Load model.onnx with onnxruntime and tokenizer.json with `tokenizers`."""
-        from tokenizers import Tokenizer
-
         session = _session(folder / "model.onnx", providers_for(backend))
-        return TextEmbedder(session, Tokenizer.from_file(str(folder / "tokenizer.json")),
-                            batch=bool(spec.options.get("batch", False)),
-                            batch_wait_ms=float(spec.options.get("batch_wait_ms", 2.0)),
-                            backend=real_backend(session.get_providers()), variant=variant,
-                            **self._options(spec, int(meta.get("max_length", 256))))
+        return self._embedder(session, folder, spec, meta, real_backend(session.get_providers()), variant)
 
     def load_torch(self, src: Path, spec: ModelSpec) -> Guarded:
         """Load AutoModel + AutoTokenizer with the same pooling (the baseline)."""

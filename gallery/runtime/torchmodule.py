@@ -14,10 +14,9 @@ import numpy as np
 
 from gallery.runtime import cache
 from gallery.runtime.build import Builder, Built, say
-from gallery.runtime.models import OnnxModel, TorchModuleModel
-from gallery.runtime.openvino import BACKEND as OPENVINO
+from gallery.runtime.models import TorchModuleModel
 from gallery.runtime.spec import ModelSpec
-from gallery.runtime.tasks import providers_for, real_backend
+from gallery.runtime.tasks import onnx_model
 
 logger = logging.getLogger(__name__)
 
@@ -72,19 +71,6 @@ def export_module(module: Any, settings: dict[str, Any], path: Path) -> float:
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = session.run([name_out], {name_in: probe.numpy()})[0]
     return float(np.max(np.abs(got - expected.numpy())))
-
-
-def onnx_model(path: Path, backend: str, max_concurrency: int) -> OnnxModel:
-    """Return an ONNX file as an OnnxModel on ONNX Runtime, or on OpenVINO (which reads ONNX files itself)."""
-    if backend == OPENVINO:
-        from gallery.runtime.openvino import OpenVINOSession
-
-        return OnnxModel(OpenVINOSession(path), path=path, max_concurrency=max_concurrency, backend=OPENVINO)
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=providers_for(backend))
-    return OnnxModel(session, path=path, max_concurrency=max_concurrency,
-                     backend=real_backend(session.get_providers()))
 
 
 def build_torch_module(builder: Builder, spec: ModelSpec, demo_dir: Path, backend: str, demo_id: str,

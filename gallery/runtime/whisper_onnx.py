@@ -280,11 +280,9 @@ class OnnxWhisper:
         feed = {name: present[_PRESENT + name[len(_PAST):]] for name in self.step_inputs if name != "input_ids"}
         logits = present["logits"]
         renames = [_PAST + name[len(_PRESENT):] for name in self.step_outputs[1:]]
-        rules: Rules | None = None
+        rules = Rules(self.facts, int(logits.shape()[-1]), len(prompt), timestamps, no_repeat)
         while True:
             scores = logits.numpy()[0, -1].astype(np.float32, copy=True)
-            if rules is None:
-                rules = Rules(self.facts, scores.size, len(prompt), timestamps, no_repeat)
             token = int(np.argmax(rules(ids, scores)))
             ids.append(token)
             if token == self.facts.eot_id or len(ids) >= limit:
@@ -300,7 +298,3 @@ class OnnxWhisper:
         begin = self.facts.timestamp_begin
         text = self.tokenizer.decode([int(t) for t in tokens if begin is None or t < begin], skip_special_tokens=True)
         return clean_up_spaces(text) if self.clean_up else text
-
-    def token_id(self, token: str) -> int | None:
-        """Return the id of a token string, None when the vocabulary lacks it."""
-        return self.tokenizer.token_to_id(token)

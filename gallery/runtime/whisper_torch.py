@@ -19,7 +19,6 @@ class TorchWhisper:
         extractor = processor.feature_extractor
         self.sample_rate = int(extractor.sampling_rate)
         self.window_seconds = float(getattr(extractor, "chunk_length", 30))
-        self.providers = ["torch"]
         base = copy.deepcopy(model.generation_config)
         # The prompt is always given as language/task, never through the deprecated forced ids.
         base.forced_decoder_ids = None
@@ -85,7 +84,3 @@ class TorchWhisper:
     def decode(self, tokens: Sequence[int]) -> str:
         """Return the text of tokens without special tokens."""
         return self.processor.tokenizer.decode(list(tokens), skip_special_tokens=True)
-
-    def token_id(self, token: str) -> int | None:
-        """Return the id of a token string."""
-        return self.processor.tokenizer.convert_tokens_to_ids(token)
