@@ -103,13 +103,16 @@ def test_unavailable_demo_shows_reason_while_others_work(page: Page, gallery_url
     expect(card).to_contain_text("boom at import")
     expect(card.locator('[data-status="unavailable"]')).to_have_count(1)
     page.goto(gallery_url + "/?demo=finance/import-error")
-    expect(page.get_by_text(re.compile("boom at import")).first).to_be_visible()
+    # The home card holds the reason too, hidden behind the Home tab; only the opened tab's copy counts.
+    expect(page.get_by_role("tab", name=re.compile("import-error"))).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("heading", name=re.compile("This demo is unavailable"))).to_be_visible()
+    expect(page.get_by_text(re.compile("boom at import")).filter(visible=True)).to_have_count(1)
 
 
 def test_standalone_demo_page(page: Page, gallery_url: str, gallery_demos: Path) -> None:
     entry = next(e for e in discover(gallery_demos).entries if e.manifest and e.sector == "finance")
     page.goto(f"{gallery_url}/demo/{entry.id}/")
-    expect(page.get_by_text(entry.manifest.title.en).first).to_be_visible()
+    expect(page.get_by_text(entry.manifest.title.en).filter(visible=True).first).to_be_visible()
     expect(page.get_by_role("tab", name="Home", exact=True)).to_have_count(0)
     # Its link points back into the gallery, where the demo opens selected.
     expect(page.locator(".om-deeplink textarea, .om-deeplink input").first).to_have_value(f"{gallery_url}/?demo={entry.id}")
