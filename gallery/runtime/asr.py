@@ -55,6 +55,23 @@ def session_options() -> Any:
     return options
 
 
+def merge_decoders(folder: Path) -> None:
+    """Replace the exported decoder and decoder-with-past by one merged decoder holding the weights once.
+
+    Two sessions each held a copy of the decoder weights: the Whisper base demo peaked at 1266 MiB with them and
+    at 992 MiB merged, and a decoding step costs the same within 5% (docs/BENCHMARKS.md).
+    """
+    from optimum.onnx import merge_decoders as merge
+
+    from gallery.runtime.whisper_onnx import DECODER
+
+    first, with_past = folder / "decoder_model.onnx", folder / "decoder_with_past_model.onnx"
+    # strict=False: the with-past graph has no cross-attention outputs; the merge gives that branch empty ones.
+    merge(first, with_past, save_path=folder / DECODER, strict=False)
+    for stale in [*folder.glob("decoder_model.onnx*"), *folder.glob("decoder_with_past_model.onnx*")]:
+        stale.unlink()
+
+
 def _check_kwargs(spec: ModelSpec) -> dict[str, Any]:
     """Return the decoding settings for the int8 check: `options.language` and `options.whisper_task`."""
     kwargs = {}
@@ -79,14 +96,16 @@ class SpeechHandler(TaskHandler):
     """Whisper: tokens of greedy transcripts of the demo's example clips must not change under int8."""
 
     ort_class = "ORTModelForSpeechSeq2Seq"
-    export_layout = 2  # 2: the export also holds tokenizer.json and mel_filters.npy for the torch-free engine
+    # 2: the export also holds tokenizer.json and mel_filters.npy for the torch-free engine;
+    # 3: one merged decoder instead of decoder + decoder-with-past.
+    export_layout = 3
     int8_recipe = q.BLOCKWISE_RECIPE
-    # The decoders run once per token and are bound by reading their weights; the encoder runs once per
+    # The decoder runs once per token and is bound by reading its weights; the encoder runs once per
     # 30 s and is bound by arithmetic, where int8 measured no faster (121 vs 126 ms on tiny.en): it stays fp32.
-    int8_files = ("decoder_model.onnx", "decoder_with_past_model.onnx")
+    int8_files = ("decoder_model_merged.onnx",)
 
     def quantize(self, fp32_dir: Path, int8_dir: Path, config_name: str) -> list[str]:
-        """Quantize the two decoders' weights to int8 in blocks; the encoder stays fp32."""
+        """Quantize the merged decoder's weights to int8 in blocks; the encoder stays fp32."""
         return q.quantize_folder_blockwise(fp32_dir, int8_dir, self.int8_files)
 
     def export(self, src: Path, dst: Path, spec: ModelSpec) -> dict[str, Any]:
@@ -96,6 +115,7 @@ class SpeechHandler(TaskHandler):
         from gallery.runtime.whisper_onnx import MEL_FILTERS
 
         meta = super().export(src, dst, spec)
+        merge_decoders(dst)
         save_fast_tokenizer(src, dst)
         extractor = WhisperFeatureExtractor.from_pretrained(str(src))
         np.save(dst / MEL_FILTERS, np.asarray(extractor.mel_filters, dtype=np.float64))

@@ -1,8 +1,9 @@
 """Whisper on ONNX Runtime with numpy only: log-mel features, the encoder, and greedy decoding by Whisper's rules.
 
 The warm path of a speech demo imports neither torch nor transformers (about 4 s of imports on 2 cores): it
-reads the exported encoder / decoder / decoder-with-past sessions, `tokenizer.json` with `tokenizers`, the
-generation config as JSON and the mel filter bank the export saved. The decoding loop keeps every key/value
+reads the exported encoder and merged decoder sessions, `tokenizer.json` with `tokenizers`, the generation
+config as JSON and the mel filter bank the export saved. The merged decoder holds the first-step and the
+with-past graphs as two branches over one copy of the weights (`use_cache_branch` picks the branch). The decoding loop keeps every key/value
 cache inside ONNX Runtime and applies the logits processors that transformers' Whisper `generate` applies for
 greedy short-form decoding, in the same order (no-repeat n-grams, suppressed tokens, suppressed-at-begin
 tokens, timestamp rules), so the tokens match the PyTorch model's; `tests/runtime/test_asr.py` checks that.
@@ -21,6 +22,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 MEL_FILTERS = "mel_filters.npy"  # written by the export: the feature extractor's own filter bank
+ENCODER, DECODER = "encoder_model.onnx", "decoder_model_merged.onnx"
 _PAST, _PRESENT = "past_key_values", "present"
 NEG_INF = np.float32(-np.inf)
 
@@ -191,6 +193,15 @@ def clean_up_spaces(text: str) -> str:
     return text
 
 
+def _empty_past(node: Any) -> np.ndarray:
+    """Return a (1, heads, 0, head_dim) array for a past key/value input of the merged decoder."""
+    heads, head_dim = node.shape[1], node.shape[3]
+    if not isinstance(heads, int) or not isinstance(head_dim, int):
+        raise ValueError(f"past input {node.name} has no fixed heads/head size: {node.shape}")
+    dtype = np.float16 if node.type == "tensor(float16)" else np.float32
+    return np.zeros((1, heads, 0, head_dim), dtype=dtype)
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -209,14 +220,11 @@ class OnnxWhisper:
         from tokenizers import Tokenizer
 
         folder = Path(folder)
-        for name in ("encoder_model.onnx", "decoder_model.onnx", "decoder_with_past_model.onnx", "tokenizer.json",
-                     MEL_FILTERS):
+        for name in (ENCODER, DECODER, "tokenizer.json", MEL_FILTERS):
             if not (folder / name).is_file():
                 raise FileNotFoundError(f"{folder}: the Whisper export has no {name} (export it again)")
-        make = lambda name: ort.InferenceSession(str(folder / name), session_options, providers=providers)  # noqa: E731
-        self.encoder = make("encoder_model.onnx")
-        self.first = make("decoder_model.onnx")
-        self.step = make("decoder_with_past_model.onnx")
+        self.encoder = ort.InferenceSession(str(folder / ENCODER), session_options, providers=providers)
+        self.decoder = ort.InferenceSession(str(folder / DECODER), session_options, providers=providers)
         self.providers = self.encoder.get_providers()
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.mel_filters = np.load(folder / MEL_FILTERS)
@@ -229,13 +237,18 @@ class OnnxWhisper:
         self.clean_up = bool(_read_json(folder / "tokenizer_config.json").get("clean_up_tokenization_spaces", False))
         self.facts = WhisperFacts.from_config(_read_json(folder / "generation_config.json"),
                                               _read_json(folder / "config.json"), self.tokenizer.token_to_id)
-        self.first_outputs = [o.name for o in self.first.get_outputs()]
-        self.step_inputs = [i.name for i in self.step.get_inputs()]
-        self.step_outputs = [o.name for o in self.step.get_outputs()]
-        first_inputs = {i.name for i in self.first.get_inputs()}
-        if first_inputs != {"input_ids", "encoder_hidden_states"} or not all(
-                n == "input_ids" or n.startswith(_PAST) for n in self.step_inputs):
-            raise ValueError(f"{folder}: unexpected decoder inputs {sorted(first_inputs)} / {self.step_inputs}")
+        inputs = {i.name: i for i in self.decoder.get_inputs()}
+        self.past_names = [name for name in inputs if name.startswith(_PAST)]
+        if set(inputs) - set(self.past_names) != {"input_ids", "encoder_hidden_states", "use_cache_branch"}:
+            raise ValueError(f"{folder}: unexpected decoder inputs {sorted(inputs)}")
+        self.first_outputs = [o.name for o in self.decoder.get_outputs()]
+        # The cache branch passes the cross-attention keys/values through as empty placeholders: the loop keeps
+        # the first step's and asks only for the self-attention ones, which grow by a token each step.
+        self.step_outputs = ["logits"] + [_PRESENT + name[len(_PAST):] for name in self.past_names
+                                          if ".encoder." not in name]
+        # The first step's branch reads no past, but every graph input needs a value: empty ones, made once.
+        self._no_past = {name: ort.OrtValue.ortvalue_from_numpy(_empty_past(inputs[name])) for name in self.past_names}
+        self._branch = {flag: ort.OrtValue.ortvalue_from_numpy(np.array([flag])) for flag in (False, True)}
 
     # -- steps ------------------------------------------------------------------------------------------
 
@@ -249,9 +262,17 @@ class OnnxWhisper:
 
     def first_logits(self, encoded: np.ndarray, prompt: Sequence[int]) -> np.ndarray:
         """Return the float32 logits after the prompt's last token (language detection reads these)."""
-        logits = self.first.run(["logits"], {"input_ids": np.array([list(prompt)], dtype=np.int64),
-                                             "encoder_hidden_states": encoded})[0]
+        import onnxruntime as ort
+
+        feed = self._first_feed(ort.OrtValue.ortvalue_from_numpy(np.array([list(prompt)], dtype=np.int64)),
+                                ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(encoded)))
+        logits = self.decoder.run_with_ort_values(["logits"], feed)[0].numpy()
         return logits[0, -1].astype(np.float32)
+
+    def _first_feed(self, input_ids: Any, encoded: Any) -> dict[str, Any]:
+        """Return the merged decoder's inputs for its first step (no past)."""
+        return {"input_ids": input_ids, "encoder_hidden_states": encoded, "use_cache_branch": self._branch[False],
+                **self._no_past}
 
     def generate(self, features: np.ndarray, language: str | None, task: str, max_new_tokens: int,
                  timestamps: bool, no_repeat: int = 0, encoded: np.ndarray | None = None) -> list[int]:
@@ -272,12 +293,12 @@ class OnnxWhisper:
 
         ids = [int(t) for t in prompt]
         limit = len(ids) + max_new_tokens
-        values = self.first.run_with_ort_values(
-            self.first_outputs,
-            {"input_ids": ort.OrtValue.ortvalue_from_numpy(np.array([ids], dtype=np.int64)),
-             "encoder_hidden_states": ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(encoded))})
-        present = dict(zip(self.first_outputs, values))
-        feed = {name: present[_PRESENT + name[len(_PAST):]] for name in self.step_inputs if name != "input_ids"}
+        encoded_value = ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(encoded))
+        first = self._first_feed(ort.OrtValue.ortvalue_from_numpy(np.array([ids], dtype=np.int64)), encoded_value)
+        present = dict(zip(self.first_outputs, self.decoder.run_with_ort_values(self.first_outputs, first)))
+        feed = {name: present[_PRESENT + name[len(_PAST):]] for name in self.past_names}
+        feed["encoder_hidden_states"] = encoded_value
+        feed["use_cache_branch"] = self._branch[True]
         logits = present["logits"]
         renames = [_PAST + name[len(_PRESENT):] for name in self.step_outputs[1:]]
         rules = Rules(self.facts, int(logits.shape()[-1]), len(prompt), timestamps, no_repeat)
@@ -288,7 +309,7 @@ class OnnxWhisper:
             if token == self.facts.eot_id or len(ids) >= limit:
                 return ids[len(prompt):]
             feed["input_ids"] = ort.OrtValue.ortvalue_from_numpy(np.array([[token]], dtype=np.int64))
-            values = self.step.run_with_ort_values(self.step_outputs, feed)
+            values = self.decoder.run_with_ort_values(self.step_outputs, feed)
             logits = values[0]
             for name, value in zip(renames, values[1:]):
                 feed[name] = value
