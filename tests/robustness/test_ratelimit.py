@@ -16,7 +16,7 @@ from gallery.ratelimit import (
     parse_rate,
     rate_from_env,
 )
-from tests.robustness.conftest import RATE, Server, make_tree, serve_app
+from tests.robustness.conftest import RATE, Server, make_tree, serve_app, start, stop
 
 
 class FakeClock:
@@ -103,3 +103,37 @@ def test_zero_disables_the_limit(tmp_path: Path) -> None:
                                     select=["education/echo"], standalone_pages=False))
     with serve_app(app) as url, httpx.Client(base_url=url) as client:
         assert {client.get("/api/demos").status_code for _ in range(150)} == {200}
+
+
+def _own_address() -> str | None:
+    """Return this machine's non-loopback IPv4 address (no packet is sent), or None without a route."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["untrusted-proxy", "FORWARDED_ALLOW_IPS"])
+def test_forwarded_for_counts_only_from_trusted_proxies(tmp_path: Path, trusted: bool) -> None:
+    """A proxy on 127.0.0.1 (the share tunnel, a local nginx) names the client; any other peer must be allowed."""
+    address = _own_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to connect from")
+    server = start(tmp_path, make_tree(tmp_path), "--host", "0.0.0.0", "--rate-limit", "2/h",
+                   env={"FORWARDED_ALLOW_IPS": address} if trusted else {})
+    try:
+        remote = server.url.replace("127.0.0.1", address)
+
+        def status(client_ip: str) -> int:
+            return httpx.get(remote + "/api/demos", headers={"x-forwarded-for": client_ip}, timeout=30).status_code
+        assert [status("10.1.0.1"), status("10.1.0.1")] == [200, 200]
+        # From an untrusted peer the header is ignored: every "client" is the peer, whose bucket is now empty.
+        assert status("10.1.0.2") == (200 if trusted else 429)
+        assert status("10.1.0.1") == 429
+    finally:
+        stop(server)
