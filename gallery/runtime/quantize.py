@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 MIN_COSINE = 0.99
 MAX_WER_INCREASE = 0.01  # one point of word (token) error rate
 RECIPE = "pcmm1"  # names the quantization recipe below; change it when the recipe changes (new cache entries)
+OPENVINO_RECIPE = "nncfw8a"  # OpenVINO: NNCF int8 weights, asymmetric (openvino.compress_weights)
 
 
 def quantization_config(name: str, nodes_to_exclude: list[str] | None = None) -> Any:

@@ -108,7 +108,7 @@ class TaskHandler:
         openvino.export(self.ort_class, src, dst)
         return {"ov_class": openvino.ov_class_name(self.ort_class)}
 
-    def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any]) -> Guarded:
+    def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any], variant: str = "fp32") -> Guarded:
         """Load an OpenVINO IR folder with optimum-intel and wrap it as its pipeline."""
         from gallery.runtime import openvino
 
@@ -116,7 +116,7 @@ class TaskHandler:
         return PipelineModel(lambda: openvino.pipeline(self.task, model, tokenizer=_tokenizer(folder),
                                                        **_processor_kwargs(folder, self.task)),
                              model=model, max_concurrency=openvino.MODEL_CONCURRENCY, backend=openvino.BACKEND,
-                             variant="fp32")
+                             variant=variant)
 
     def load_torch(self, src: Path, spec: ModelSpec) -> Guarded:
         """Load the plain transformers pipeline (PyTorch eager, fp32): the baseline."""
@@ -196,12 +196,12 @@ class EmbeddingHandler(TaskHandler):
         meta["max_length"] = _sentence_max_length(src)
         return meta
 
-    def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any]) -> Guarded:
+    def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any], variant: str = "fp32") -> Guarded:
         """Compile openvino_model.xml with OpenVINO; tokenize with `tokenizers` (no torch, as on ONNX Runtime)."""
         from gallery.runtime.openvino import BACKEND, OpenVINOSession
 
         session = OpenVINOSession(folder / "openvino_model.xml")
-        return self._embedder(session, folder, spec, meta, BACKEND, "fp32")
+        return self._embedder(session, folder, spec, meta, BACKEND, variant)
 
     def _embedder(self, session: Any, folder: Path, spec: ModelSpec, meta: dict[str, Any], backend: str,
                   variant: str) -> TextEmbedder:

@@ -26,6 +26,7 @@ def test_detect_reflects_this_machine() -> None:
     assert hw.quantization_config == expected
     rows = dict(describe())
     assert rows["default backend"] == hw.default_backend and hw.quantization_config in rows["int8 config"]
+    assert ("nncfw8a" in rows["int8 on openvino"]) if hw.openvino else "int8 on openvino" not in rows
 
 
 def test_doctor_report_lists_every_demo_model(tmp_path: Path) -> None:

@@ -32,7 +32,8 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _pair(root: Path, folder: str, task: str, **extra: Any) -> tuple[Any, Any]:
-    spec = make_spec(task, {"path": "model"}, quantize="auto", **extra)
+    """Return the fp32 OpenVINO model and the torch baseline of a tiny model (the int8 guard is tested below)."""
+    spec = make_spec(task, {"path": "model"}, quantize="none", **extra)
     fast = ModelRegistry(root / "cache", force_backend="openvino").get(f"x/{folder}", "m", spec, root / folder)
     slow = ModelRegistry(root / "cache", force_backend="torch").get(f"x/{folder}", "m", spec, root / folder)
     assert fast.backend == "openvino-cpu" and fast.variant == "fp32" and slow.backend == "torch-cpu"
@@ -67,6 +68,51 @@ def test_sentence_embeddings_run_on_openvino_without_torch_objects(root: Path) -
     assert got.shape == want.shape and float(cosine.min()) > 0.9999
     exports = root / "cache" / "exports" / "OVModelForFeatureExtraction"
     assert list(exports.glob("*/ov/openvino_model.xml")) and list(exports.glob("*/ov/tokenizer.json"))
+
+
+def _constant_types(xml: Path) -> set[str]:
+    import openvino as ov
+
+    model = ov.Core().read_model(str(xml))
+    return {op.get_output_element_type(0).get_type_name() for op in model.get_ops() if op.get_type_name() == "Constant"}
+
+
+def test_int8_weights_on_openvino_are_kept_when_the_check_passes(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    tiny_bert(demo / "model", head="base", seed=0)
+    spec = make_spec("feature-extraction", {"path": "model"}, quantize="dynamic-int8",
+                     options={"calibration": CALIBRATION})
+    registry = ModelRegistry(tmp_path / "cache", force_backend="openvino")
+    model = registry.get("x/q", "m", spec, demo)
+    check = registry.status("x/q", "m", spec, demo).quant_check
+    assert check is not None and check["recipe"] == "nncfw8a" and check["config"] == "openvino"
+    assert check["passed"] and check["value"] >= 0.99 and model.variant == "int8"
+    assert model.backend == "openvino-cpu" and isinstance(model.session, OpenVINOSession)
+    (int8,) = (tmp_path / "cache" / "exports" / "OVModelForFeatureExtraction").glob("*-int8-openvino-nncfw8a/ov")
+    assert "u8" in _constant_types(int8 / "openvino_model.xml")  # the weights really are int8 now
+    assert "u8" not in _constant_types(int8.parent.with_name(int8.parent.name.split("-int8-")[0]) / "ov"
+                                       / "openvino_model.xml")
+    assert (int8 / "tokenizer.json").is_file()
+    slow = ModelRegistry(tmp_path / "cache", force_backend="torch").get("x/q", "m", spec, demo)
+    got, want = model.embed(CALIBRATION), slow.embed(CALIBRATION)
+    assert float(np.min(np.sum(got * want, axis=1))) >= 0.99  # unit vectors: the cosine the check promised
+    warm = ModelRegistry(tmp_path / "cache", force_backend="openvino")
+    assert warm.get("x/q", "m", spec, demo).variant == "int8"
+    assert warm.counters["exports"] == warm.counters["quant_checks"] == warm.counters["quantizations"] == 0
+
+
+def test_int8_weights_on_openvino_fall_back_to_fp32_when_the_check_fails(tmp_path: Path) -> None:
+    from tests.runtime.tinymodels import add_outliers
+
+    demo = tmp_path / "demo"
+    add_outliers(tiny_bert(demo / "model", head="base", seed=0))
+    spec = make_spec("feature-extraction", {"path": "model"}, quantize="dynamic-int8",
+                     options={"calibration": CALIBRATION})
+    registry = ModelRegistry(tmp_path / "cache", force_backend="openvino")
+    model = registry.get("x/q", "m", spec, demo)
+    check = registry.status("x/q", "m", spec, demo).quant_check
+    assert check is not None and not check["passed"] and "cosine" in check["reason"]
+    assert model.variant == "fp32" and model.backend == "openvino-cpu"
 
 
 def test_text_classification(root: Path) -> None:
@@ -157,6 +203,8 @@ def test_real_demos_run_on_openvino(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert on_openvino.backend == "openvino-cpu"
     monkeypatch.setenv("OPENMODELS_BACKEND", "onnxruntime")
     on_onnxruntime = load_demo(faq, tmp_path / "faq-ort")[2].model("encoder")
-    assert on_onnxruntime.backend == "onnxruntime-cpu"
+    assert on_onnxruntime.backend == "onnxruntime-cpu" and on_onnxruntime.variant == "fp32"
     got, want = on_openvino.embed(texts), on_onnxruntime.embed(texts)
-    assert float(np.min(np.sum(got * want, axis=1))) > 0.999  # unit vectors: the cosine
+    # fp32 on both sides agrees to rounding; OpenVINO's int8 weights are held to the guard's 0.99.
+    floor = 0.999 if on_openvino.variant == "fp32" else 0.99
+    assert float(np.min(np.sum(got * want, axis=1))) > floor  # unit vectors: the cosine
