@@ -193,13 +193,22 @@ RULES: tuple[Rule, ...] = (
          "v"),
     Rule("NAME", re.compile(r"(?i:\b(?:patient|name\s+is|named|called))\s+(?P<v>[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+){0,2})"),
          "v", lambda m, _: m.group("v").split()[0] not in _NOT_NAMES),
+    # A full name (two or three capitalised words) after the words that introduce a person in a note:
+    # "Clinic note for John Carter", "seen with Maria Lopez", "referred by Anna Berg". One capitalised word
+    # alone is too often something else ("for Monday", "to Radiology"); two of them are masked even when they
+    # name a place, which costs less than a name left in the text.
+    Rule("NAME", re.compile(r"(?i:\b(?:for|with|to|from|by|saw|see|seen|visited|about|regarding))\s+"
+                            r"(?P<v>[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+){1,2})\b"),
+         "v", lambda m, _: not (set(m.group("v").split()) & _NOT_NAMES)),
 )
 
 # Capitalised words that follow "patient"/"called" without being a name.
 _NOT_NAMES = frozenset({"The", "This", "He", "She", "They", "It", "Is", "Was", "Has", "Had", "And", "But", "In", "On",
                         "At", "For", "With", "Denies", "Reports", "Presents", "States", "Says", "Today", "Yesterday",
                         "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "Back", "Me",
-                        "Her", "Him", "Them", "Us", "Doctor", "Dr", "Nurse", "Mr", "Mrs", "Ms", "Miss"})
+                        "Her", "Him", "Them", "Us", "Doctor", "Dr", "Nurse", "Mr", "Mrs", "Ms", "Miss", "January",
+                        "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                        "November", "December", "I", "We", "You"})
 
 
 def find_redactions(text: str, types: tuple[str, ...] = TYPES) -> list[Redaction]:

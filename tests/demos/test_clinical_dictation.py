@@ -87,6 +87,7 @@ def test_sore_throat_note_masks_the_date_and_phone(results) -> None:
     assert "March" not in masked and "2023" not in masked
     assert not any(ch.isdigit() for ch in masked.split("[DATE]", 1)[1])  # no digit of the phone number is left
     assert {"DATE", "PHONE"} <= {r["type"] for r in result["redactions"]}
+    assert "John" not in masked and "Carter" not in masked and "[NAME]" in masked  # "note for John Carter"
 
 
 def test_knee_note_masks_the_age_over_89_the_date_and_the_record_number(results) -> None:

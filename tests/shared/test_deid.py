@@ -135,6 +135,12 @@ def test_ages_over_89_are_masked(text: str, expected: str) -> None:
         ("Patient Jane Doe was seen.", "Patient [NAME] was seen."),
         ("The patient Reports pain.", "The patient Reports pain."),
         ("Her name is Maria Lopez.", "Her name is [NAME]."),
+        ("Clinic note for John Carter, seen today.", "Clinic note for [NAME], seen today."),
+        ("Referred by Anna Maria Berg for review.", "Referred by [NAME] for review."),
+        ("Seen with John Carter on Monday.", "Seen with [NAME] on Monday."),
+        # One capitalised word, or a month and a day, is not taken for a name.
+        ("Sent to Radiology for Monday.", "Sent to Radiology for Monday."),
+        ("Booked for Friday Morning clinic.", "Booked for Friday Morning clinic."),
     ],
 )
 def test_titled_names_are_masked(text: str, expected: str) -> None:
