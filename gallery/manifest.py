@@ -86,6 +86,7 @@ class OutputSpec(_Strict):
     name: str
     type: OutputType
     label: Bilingual
+    columns: list[str] | None = Field(None, min_length=1, description="a table's column headers before any result")
 
     @field_validator("name")
     @classmethod
@@ -93,6 +94,12 @@ class OutputSpec(_Strict):
         if not NAME_RE.match(value):
             raise ValueError("must be a lower-case Python identifier")
         return value
+
+    @model_validator(mode="after")
+    def _columns_for_tables(self) -> OutputSpec:
+        if self.columns is not None and self.type != "table":
+            raise ValueError(f"columns is only for table outputs, not {self.type}")
+        return self
 
 
 class Manifest(_Strict):

@@ -96,7 +96,9 @@ def output_component(demo_id: str, spec: OutputSpec, i18n: gr.I18n) -> gr.compon
     factories: dict[str, Callable[[], gr.components.Component]] = {
         "text": lambda: gr.Textbox(label=label, interactive=False, lines=4, buttons=["copy"], elem_classes=classes),
         "label": lambda: gr.Label(label=label, num_top_classes=10, elem_classes=classes),
-        "table": lambda: gr.Dataframe(label=label, interactive=False, wrap=True, elem_classes=classes),
+        # Without headers an empty table shows "1 2 3" until the first result arrives.
+        "table": lambda: gr.Dataframe(label=label, interactive=False, wrap=True, elem_classes=classes,
+                                      headers=spec.columns),
         "highlight": lambda: gr.HighlightedText(label=label, combine_adjacent=False, show_legend=True,
                                                 elem_classes=classes),
         "plot": lambda: gr.LinePlot(label=label, x="t", y="value", color="series", height=320, elem_classes=classes),

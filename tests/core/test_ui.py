@@ -37,6 +37,20 @@ def test_tabs_home_then_sectors_in_order_with_demo_subtabs(tmp_path: Path) -> No
     assert ids.index("demo-education-bad-manifest") < ids.index("demo-education-word-stats")
 
 
+def test_table_outputs_show_their_manifest_columns_before_any_result() -> None:
+    from gallery.manifest import OutputSpec
+    from gallery.ui.panel import output_component
+
+    i18n = gr.I18n(en={}, zh={})
+    label = {"en": "Rows", "zh": "行"}
+    with gr.Blocks():
+        named = output_component("x/y", OutputSpec(name="rows", type="table", label=label, columns=["Item", "Amount"]),
+                                 i18n)
+        unnamed = output_component("x/y", OutputSpec(name="rows", type="table", label=label), i18n)
+    assert named.headers == ["Item", "Amount"]
+    assert unnamed.headers == ["1", "2", "3"]  # Gradio's placeholder, which the columns field replaces
+
+
 def test_build_failure_is_isolated_and_reported(tmp_path: Path) -> None:
     service = _service(tmp_path)
     build_gallery(service)
