@@ -12,6 +12,8 @@ from typing import Sequence
 from gallery import __version__
 from gallery.discovery import DEFAULT_DEMOS_DIR, discover
 from gallery.feedback.export import add_parser as add_feedback_parser
+from gallery.runtime.housekeeping import add_parser as add_cache_parser
+from gallery.runtime.housekeeping import cmd_cache
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("--cache-dir", type=Path)
 
     add_feedback_parser(sub)
+    add_cache_parser(sub)
 
     bench = sub.add_parser("bench", help="latency benchmark: optimized backend vs plain transformers")
     bench.add_argument("args", nargs=argparse.REMAINDER, help="arguments for benchmarks.latency")
@@ -228,7 +231,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "check": cmd_check, "new": cmd_new, "doctor": cmd_doctor,
-            "pull": cmd_pull, "bench": cmd_bench, "feedback": cmd_feedback}
+            "pull": cmd_pull, "bench": cmd_bench, "feedback": cmd_feedback, "cache": cmd_cache}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

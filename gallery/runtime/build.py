@@ -217,6 +217,7 @@ class Builder:
             logger.warning("%s: source unavailable (%s); serving the cached export %s", demo_id, exc, fallback)
             assert fallback is not None
             entry = fallback
+            cache.mark_used(entry)
         else:
             if backend == "torch":
                 say(progress, demo_id, "loading the plain PyTorch model (fp32, eager)")

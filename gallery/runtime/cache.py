@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1  # bump when the layout of an entry changes
 META = "meta.json"
+USED = ".used"  # touched each time an entry is used; `gallery cache prune` reads its time
 TOOL_DISTRIBUTIONS = ("optimum", "optimum-onnx", "onnx", "onnxruntime", "onnxruntime-gpu", "transformers", "torch",
                       "tokenizers", "optimum-intel", "openvino")
 
@@ -81,10 +82,12 @@ def build_once(entry: Path, build: Callable[[Path], dict[str, Any]]) -> tuple[di
     """
     meta = read_meta(entry)
     if meta is not None:
+        mark_used(entry)
         return meta, False
     with locked(entry):
         meta = read_meta(entry)  # another thread or process may have built it while we waited
         if meta is not None:
+            mark_used(entry)
             return meta, False
         tmp = entry.with_name(f".{entry.name}.{uuid.uuid4().hex}.tmp")
         tmp.mkdir(parents=True)
@@ -94,10 +97,27 @@ def build_once(entry: Path, build: Callable[[Path], dict[str, Any]]) -> tuple[di
             if entry.exists():  # an incomplete leftover without meta.json
                 shutil.rmtree(entry)
             os.replace(tmp, entry)
+            mark_used(entry)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
         return meta, True
+
+
+def mark_used(entry: Path) -> None:
+    """Record that an entry was used now (for `gallery cache prune`)."""
+    try:
+        (entry / USED).touch()
+    except OSError as exc:  # a read-only cache still serves; it just cannot be pruned by last use
+        logger.debug("cannot mark %s as used: %s", entry, exc)
+
+
+def last_used(entry: Path) -> float | None:
+    """Return when an entry was last used (seconds since the epoch), or None when that was never recorded."""
+    try:
+        return (entry / USED).stat().st_mtime
+    except OSError:
+        return None
 
 
 def dir_size(path: Path) -> int:
