@@ -78,7 +78,7 @@ def test_present_renders_answer_and_table(demo) -> None:
     assert view["answer"].startswith("### How can I stay safe during a heatwave?")
     assert "Source: WHO" in view["answer"]
     table = view["matches"]
-    assert list(table.columns) == ["Score", "Question", "Answer", "Source"]
+    assert list(table.columns) == ["Score / 得分", "Question / 问题", "Answer / 回答", "Source / 来源"]
     assert len(table) == 3
 
 

@@ -99,7 +99,7 @@ def test_present_shows_language_text_and_table(demo, results) -> None:
     present = demo[1].present
     view = present(results[example_index(demo, EN, "transcribe", "auto")], {})
     assert "English (en)" in view["language"] and "%" in view["language"]
-    assert list(view["segments"].columns) == ["Start", "End", "Text"]
+    assert list(view["segments"].columns) == ["Start / 开始", "End / 结束", "Text / 文本"]
     translated = present(results[example_index(demo, ES, "translate", "auto")], {})
     assert "Spanish (es)" in translated["language"] and "Translated into English" in translated["language"]
     chosen = present(results[example_index(demo, ES, "transcribe", "es")], {})

@@ -74,5 +74,5 @@ def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
     if result["task"] == "translate" and result["language"] != "en":
         summary += "\n\nTranslated into English. / 已翻译成英文。"
     table = pd.DataFrame([[_clock(s["start"]), _clock(s["end"]), s["text"]] for s in result["segments"]],
-                         columns=["Start", "End", "Text"])
+                         columns=["Start / 开始", "End / 结束", "Text / 文本"])
     return {"language": summary, "text": result["text"], "segments": table}

@@ -130,6 +130,6 @@ def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         notes = inputs.get("notes") or ""
     table = pd.DataFrame(
         [[f"#{rank}", round(p["score"], 2), p["text"]] for rank, p in enumerate(result["passages"], 1)],
-        columns=["Rank", "Score", "Passage"],
+        columns=["Rank / 排名", "Score / 得分", "Passage / 段落"],
     )
     return {"highlighted": highlight_segments(notes, result["passages"]), "passages": table}

@@ -112,6 +112,6 @@ def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
 
     table = pd.DataFrame(
         [[round(m["score"], 2), m["question"], m["answer"], m["source"]] for m in matches],
-        columns=["Score", "Question", "Answer", "Source"],
+        columns=["Score / 得分", "Question / 问题", "Answer / 回答", "Source / 来源"],
     )
     return {"answer": "\n".join(lines), "matches": table}
