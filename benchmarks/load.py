@@ -203,34 +203,15 @@ def warm_up(url: str, calls: list[Call]) -> None:
         httpx.post(f"{url}/api/demos/{call.demo_id}", json=call.body, timeout=600)
 
 
-def free_port() -> int:
-    """Return a free TCP port on 127.0.0.1."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_server(demos_dir: Path, port: int) -> subprocess.Popen:
-    import httpx
-
+def _start_server(demos_dir: Path) -> tuple[subprocess.Popen, str]:
     import tempfile
 
+    from gallery.devserver import launch_gallery
+
     # A throwaway data dir: the load test must not write feedback databases into the user's data dir.
-    env = {**os.environ, "OPENMODELS_RATE_LIMIT": "0", "PYTHONUNBUFFERED": "1",
+    env = {"OPENMODELS_RATE_LIMIT": "0",
            "OPENMODELS_DATA": os.environ.get("OPENMODELS_DATA") or tempfile.mkdtemp(prefix="openmodels-load-")}
-    process = subprocess.Popen([sys.executable, "-m", "gallery", "run", "--demos-dir", str(demos_dir),
-                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/demos", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError("the gallery did not start within 300 s")
+    return launch_gallery(demos_dir, log=None, env=env, ready_path="/api/demos", timeout=300)
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -265,9 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     process = None
     url, pid = args.url, args.pid
     if url is None:
-        port = free_port()
-        process = _start_server(args.demos_dir, port)
-        url, pid = f"http://127.0.0.1:{port}", process.pid
+        process, url = _start_server(args.demos_dir)
+        pid = process.pid
     try:
         if args.warmup:
             warm_up(url, calls)

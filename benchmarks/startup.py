@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import httpx
 
-from benchmarks.load import free_port
+from gallery.devserver import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTORS = ("healthcare", "education", "finance", "transport")
