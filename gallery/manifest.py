@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gallery.runtime.spec import ModelSpec
 
@@ -45,10 +45,20 @@ class Bilingual(_Strict):
         return self.zh if lang.startswith("zh") else self.en
 
 
+def _identifier(value: str) -> str:
+    if not NAME_RE.match(value):
+        raise ValueError("must be a lower-case Python identifier")
+    return value
+
+
+# Input and output names become predict parameters and result keys.
+Identifier = Annotated[str, AfterValidator(_identifier)]
+
+
 class InputSpec(_Strict):
     """One input of a demo: its type, label and limits."""
 
-    name: str
+    name: Identifier
     type: InputType
     label: Bilingual
     required: bool = True
@@ -64,13 +74,6 @@ class InputSpec(_Strict):
     max_bytes: int | None = Field(None, gt=0, description="upload size limit")
     accept: list[str] | None = Field(None, description="file extensions, e.g. ['.csv']")
 
-    @field_validator("name")
-    @classmethod
-    def _identifier(cls, value: str) -> str:
-        if not NAME_RE.match(value):
-            raise ValueError("must be a lower-case Python identifier")
-        return value
-
     @model_validator(mode="after")
     def _type_rules(self) -> "InputSpec":
         if self.type == "choice" and not self.choices:
@@ -83,17 +86,10 @@ class InputSpec(_Strict):
 class OutputSpec(_Strict):
     """One rendered view of a demo's JSON result."""
 
-    name: str
+    name: Identifier
     type: OutputType
     label: Bilingual
     columns: list[str] | None = Field(None, min_length=1, description="a table's column headers before any result")
-
-    @field_validator("name")
-    @classmethod
-    def _identifier(cls, value: str) -> str:
-        if not NAME_RE.match(value):
-            raise ValueError("must be a lower-case Python identifier")
-        return value
 
     @model_validator(mode="after")
     def _columns_for_tables(self) -> OutputSpec:
