@@ -111,6 +111,14 @@ class Builder:
         return entry, meta
 
     @staticmethod
+    def load_variant(handler: TaskHandler, entry: Path, spec: ModelSpec, meta: dict[str, Any], backend: str,
+                     variant: str) -> Any:
+        """Load one variant of an export: its `ov/` IR on OpenVINO, else its `onnx/` folder on ONNX Runtime."""
+        if backend == OPENVINO:
+            return handler.load_openvino(entry / "ov", spec, meta, variant)
+        return handler.load(entry / "onnx", spec, backend, variant, meta)
+
+    @staticmethod
     def int8_plan(handler: TaskHandler, openvino: bool) -> tuple[str, str]:
         """Return the (config, recipe) of the int8 variant: ONNX Runtime's per CPU, or OpenVINO's weights."""
         if openvino:
@@ -148,9 +156,7 @@ class Builder:
         config_name, recipe = self.int8_plan(handler, openvino)
 
         def load(entry: Path, variant: str) -> Any:
-            if openvino:
-                return handler.load_openvino(entry / "ov", spec, meta, variant)
-            return handler.load(entry / "onnx", spec, backend, variant, meta)
+            return self.load_variant(handler, entry, spec, meta, backend, variant)
 
         try:
             int8_entry = self.quantized(fp32_entry, handler, demo_id, progress, openvino)
@@ -228,10 +234,8 @@ class Builder:
         try_int8, why_not = self.wants_int8(spec, handler, backend)
         if try_int8:
             obj, variant, check = self.guarded_int8(spec, handler, entry, meta, backend, demo_id, demo_dir, progress)
-        elif backend == OPENVINO:
-            obj, variant, check = handler.load_openvino(entry / "ov", spec, meta), "fp32", None
         else:
-            obj, variant, check = handler.load(entry / "onnx", spec, backend, "fp32", meta), "fp32", None
+            obj, variant, check = self.load_variant(handler, entry, spec, meta, backend, "fp32"), "fp32", None
         if obj.backend != backend:
             logger.warning("%s: asked for %s but the session runs on %s", demo_id, backend, obj.backend)
         return Built(obj, obj.backend, variant, check, entry, [why_not] if why_not else [])
