@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -39,17 +39,22 @@ def activation_matmuls(onnx_path: Path) -> list[str]:
     return [n.name for n in graph.node if n.op_type == "MatMul" and not any(i in weights for i in n.input)]
 
 
+def copy_other_files(fp32_dir: Path, int8_dir: Path, rewritten: Callable[[str], bool]) -> None:
+    """Copy the files of an export that a quantizer does not rewrite (configs, tokenizers) into `int8_dir`."""
+    int8_dir.mkdir(parents=True, exist_ok=True)
+    for item in fp32_dir.iterdir():
+        if item.is_file() and not rewritten(item.name):
+            shutil.copy2(item, int8_dir / item.name)
+
+
 def quantize_folder(fp32_dir: Path, int8_dir: Path, config_name: str) -> list[str]:
     """Quantize every ONNX file of an exported folder into `int8_dir` under the same names; copy the rest."""
     from optimum.onnxruntime import ORTQuantizer
 
-    int8_dir.mkdir(parents=True, exist_ok=True)
     onnx_files = sorted(p.name for p in fp32_dir.glob("*.onnx"))
     if not onnx_files:
         raise FileNotFoundError(f"no ONNX file in {fp32_dir}")
-    for item in fp32_dir.iterdir():
-        if item.suffix != ".onnx" and not item.name.endswith(".onnx_data") and item.is_file():
-            shutil.copy2(item, int8_dir / item.name)
+    copy_other_files(fp32_dir, int8_dir, lambda name: name.endswith((".onnx", ".onnx_data")))
     for name in onnx_files:
         quantizer = ORTQuantizer.from_pretrained(fp32_dir, file_name=name)
         config = quantization_config(config_name, activation_matmuls(fp32_dir / name))
@@ -75,13 +80,10 @@ def quantize_folder_blockwise(fp32_dir: Path, int8_dir: Path, files: Sequence[st
 
     # The quantizer logs every node it visits at INFO; our logs keep the outcome only.
     logging.getLogger(nbits.__name__).setLevel(logging.WARNING)
-    int8_dir.mkdir(parents=True, exist_ok=True)
     missing = [name for name in files if not (fp32_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(f"no {', '.join(missing)} in {fp32_dir}")
-    for item in fp32_dir.iterdir():
-        if item.is_file() and item.name not in files:
-            shutil.copy2(item, int8_dir / item.name)
+    copy_other_files(fp32_dir, int8_dir, lambda name: name in files)
     for name in files:
         model = onnx.load(str(fp32_dir / name))
         config = nbits.DefaultWeightOnlyQuantConfig(block_size=BLOCK_SIZE, is_symmetric=True, accuracy_level=4,
