@@ -109,14 +109,39 @@ class SpeechRecognizer:
         self.variant = variant
         self.sample_rate = int(engine.sample_rate)
         self.window_seconds = float(engine.window_seconds)
-        facts = engine.facts
-        self.facts = facts
-        self.start_id = facts.start_id
-        self.eot_id = facts.eot_id
-        self.languages: dict[str, int] = dict(facts.languages)
-        self.multilingual = facts.multilingual
-        self.timestamp_begin: int | None = facts.timestamp_begin
-        self.max_target = facts.max_target
+        self.facts = engine.facts
+
+    # The engine's facts, under the names the decoding code and the demos read.
+
+    @property
+    def start_id(self) -> int:
+        """Return the start-of-transcript token id."""
+        return self.facts.start_id
+
+    @property
+    def eot_id(self) -> int:
+        """Return the end-of-text token id."""
+        return self.facts.eot_id
+
+    @property
+    def languages(self) -> dict[str, int]:
+        """Return the language codes the model knows, with their token ids (empty for English-only models)."""
+        return self.facts.languages
+
+    @property
+    def multilingual(self) -> bool:
+        """Return whether the model takes a language and a task in its prompt."""
+        return self.facts.multilingual
+
+    @property
+    def timestamp_begin(self) -> int | None:
+        """Return the first timestamp token id, or None for a model without timestamps."""
+        return self.facts.timestamp_begin
+
+    @property
+    def max_target(self) -> int:
+        """Return how many decoder positions the model has."""
+        return self.facts.max_target
 
     # -- public ------------------------------------------------------------------------------------------
 
