@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
+# The exporter environment: Optimum and the exact transformers it supports, run by the gallery as a subprocess to
+# export, quantize and convert models (deploy/exporter/requirements.txt says why it is separate).
+EXPORT_VENV ?= .venv-export
+EXPORT_BIN := $(EXPORT_VENV)/bin
+EXPORT_PIP := $(EXPORT_BIN)/python -m pip
 TORCH_VERSION := 2.13.0
 # The CPU build of torch; a plain `pip install torch` would pull several GB of CUDA packages.
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
@@ -13,7 +18,7 @@ DEBIAN_TEST_PACKAGES := chromium fonts-wqy-microhei fonts-noto-color-emoji espea
 
 DEMO_REQUIREMENTS := $(sort $(wildcard demos/*/*/requirements.txt))
 
-.PHONY: run test install install-test check lint bench clean
+.PHONY: run test install install-test install-exporter check lint bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/gallery run --port $(PORT)
@@ -25,20 +30,37 @@ test: $(VENV)/.installed-test
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# A wheel already on this machine (pip find-links) first; else the official CPU index. Then torch's own
+# dependencies from the normal index (torch itself is already satisfied).
+define install_torch
+	$(1) install --quiet --no-index --no-deps torch==$(TORCH_VERSION) 2>/dev/null \
+		|| $(1) install --quiet --retries 1 --timeout 30 torch==$(TORCH_VERSION) --index-url $(TORCH_CPU_INDEX)
+	$(1) install --quiet torch==$(TORCH_VERSION)
+endef
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
 $(VENV)/.torch: | $(BIN)/python
-	# A wheel already on this machine (pip find-links) first; else the official CPU index.
-	$(PIP) install --quiet --no-index --no-deps torch==$(TORCH_VERSION) 2>/dev/null \
-		|| $(PIP) install --quiet --retries 1 --timeout 30 torch==$(TORCH_VERSION) --index-url $(TORCH_CPU_INDEX)
-	# torch's own dependencies, from the normal index (torch itself is already satisfied).
-	$(PIP) install --quiet torch==$(TORCH_VERSION)
+	$(call install_torch,$(PIP))
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.torch pyproject.toml $(DEMO_REQUIREMENTS) deploy/install_requirements.py
+$(VENV)/.installed: $(VENV)/.torch $(EXPORT_VENV)/.installed pyproject.toml $(DEMO_REQUIREMENTS) deploy/install_requirements.py
+	# Ends with `pip check`: a resolver that "succeeds" into a broken set stops the build here, not at an import.
 	$(BIN)/python deploy/install_requirements.py --project ""
+	touch $@
+
+install-exporter: $(EXPORT_VENV)/.installed
+
+$(EXPORT_BIN)/python:
+	$(PYTHON) -m venv $(EXPORT_VENV)
+	$(EXPORT_PIP) install --quiet --upgrade pip
+
+$(EXPORT_VENV)/.installed: deploy/exporter/requirements.txt | $(EXPORT_BIN)/python
+	$(call install_torch,$(EXPORT_PIP))
+	$(EXPORT_PIP) install --quiet -r deploy/exporter/requirements.txt
+	$(EXPORT_PIP) check
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
@@ -58,4 +80,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.latency --json $(ARTIFACTS)/latency.json
 
 clean:
-	rm -rf $(VENV) $(ARTIFACTS) .pytest_cache
+	rm -rf $(VENV) $(EXPORT_VENV) $(ARTIFACTS) .pytest_cache

@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Packages whose declared dependencies must not be installed, with the reason. rapidocr-onnxruntime declares
 # the GUI build of OpenCV (needs libGL, and clashes with the headless build that the project installs).
 NO_DEPS = {"rapidocr-onnxruntime": "declares opencv-python (GUI); opencv-python-headless serves instead"}
+# What `pip check` may report because of NO_DEPS: (package, the requirement it lacks on purpose).
+EXPECTED_CHECK = {("rapidocr-onnxruntime", "opencv-python")}
+CHECK_LINE = re.compile(r"^(?P<pkg>\S+) \S+ requires (?P<req>[A-Za-z0-9._-]+), which is not installed\.$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -38,6 +41,24 @@ def split(lines: list[str]) -> tuple[list[str], list[str]]:
     return with_deps, without
 
 
+def check(python: str) -> int:
+    """Run `pip check`; fail on every broken requirement except those NO_DEPS leaves out on purpose."""
+    result = subprocess.run([python, "-m", "pip", "check"], capture_output=True, text=True)
+    problems = []
+    for line in result.stdout.splitlines():
+        match = CHECK_LINE.match(line.strip())
+        if match and (match["pkg"].lower(), match["req"].lower()) in EXPECTED_CHECK:
+            continue
+        if line.strip() and line.strip() != "No broken requirements found.":
+            problems.append(line.strip())
+    if problems:
+        print("pip check found a broken environment:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
+    print("pip check: no broken requirements" + (" (apart from the --no-deps packages' own declarations)"
+                                                  if result.returncode else ""), flush=True)
+    return 0
+
+
 def main() -> int:
     """Install the demos' requirements with pip."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -45,7 +66,10 @@ def main() -> int:
     parser.add_argument("--project", metavar="EXTRAS", default=None,
                         help="also install the gallery itself (editable) in the same resolver run, e.g. '[test]' or ''")
     parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--check-only", action="store_true", help="only run `pip check` (with the known exceptions)")
     args = parser.parse_args()
+    if args.check_only:
+        return check(sys.executable)
     with_deps, without = split(collect(args.demos_dir))
     if args.project is not None:
         # One resolver run for the gallery and every demo: installed separately, a model package's loose
@@ -59,7 +83,7 @@ def main() -> int:
         print("+", " ".join(command), flush=True)
         if not args.dry_run:
             subprocess.run(command, check=True)
-    return 0
+    return 0 if args.dry_run else check(sys.executable)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,16 @@ def _size(value: str) -> int:
     return int(text)
 
 
+def _embed_origins(value: str) -> tuple[str, ...]:
+    """Parse --embed-origins for argparse, so a bad value is reported as a usage error."""
+    from gallery.security import parse_embed_origins
+
+    try:
+        return parse_embed_origins(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demos-dir", type=Path, default=DEFAULT_DEMOS_DIR, help="folder holding <sector>/<slug> demos")
 
@@ -57,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rate-limit", metavar="N/min",
                      help="JSON API requests per client, e.g. 120/min (default), 5/s; 0 turns it off "
                           "(env OPENMODELS_RATE_LIMIT)")
+    run.add_argument("--embed-origins", metavar="ORIGINS", type=_embed_origins,
+                     help="sites that may show the /demo/ pages in a frame, space- or comma-separated, e.g. "
+                          "'https://school.example.org https://*.example.com' (default *: any; "
+                          "env OPENMODELS_EMBED_ORIGINS); other pages only on this site")
     run.add_argument("--log-inputs", action="store_true", default=None,
                      help="also log request content (inputs, error messages); off by default "
                           "(env OPENMODELS_LOG_INPUTS=1)")
@@ -98,11 +112,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Serve the gallery."""
     from gallery.logconfig import log_inputs_enabled
     from gallery.ratelimit import parse_rate, rate_from_env
+    from gallery.security import embed_origins_from_env
     from gallery.server import ServeConfig, default_cache_dir, default_data_dir, parse_auth, serve
 
     try:
         auth = parse_auth(args.auth) if args.auth else None
         rate_limit = parse_rate(args.rate_limit) if args.rate_limit is not None else rate_from_env()
+        embed_origins = args.embed_origins if args.embed_origins is not None else embed_origins_from_env()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -114,6 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         preload=args.preload, standalone_pages=not args.no_standalone_pages,
         data_dir=args.data_dir or default_data_dir(), rate_limit=rate_limit,
         log_inputs=log_inputs_enabled() if args.log_inputs is None else args.log_inputs,
+        embed_origins=embed_origins,
     )
     unknown = [s for s in config.select if discover(args.demos_dir, [s]).entries == []]
     if unknown:

@@ -21,6 +21,7 @@ from gallery.feedback.store import FEEDBACK_FILE, FeedbackStore, default_data_di
 from gallery.logconfig import install_access_log_filter, log_inputs_enabled, set_log_inputs
 from gallery.ratelimit import Rate, RateLimiter, rate_from_env, rate_limit_guard
 from gallery.runtime.registry import ModelRegistry
+from gallery.security import SecurityHeadersMiddleware, embed_origins_from_env
 from gallery.service import GalleryService
 from gallery.ui.bootstrap import LanguageBootstrapMiddleware
 from gallery.ui.layout import APP_CSS, HEAD_JS, build_gallery
@@ -57,6 +58,7 @@ class ServeConfig:
     data_dir: Path = field(default_factory=default_data_dir)
     rate_limit: Rate | None = field(default_factory=rate_from_env)  # per client, JSON API only; None: off
     log_inputs: bool = field(default_factory=log_inputs_enabled)
+    embed_origins: tuple[str, ...] = field(default_factory=embed_origins_from_env)  # may frame /demo/ pages
 
 
 def example_files(service: GalleryService) -> list[str]:
@@ -96,7 +98,9 @@ def create_app(config: ServeConfig) -> tuple[FastAPI, GalleryService]:
     gr.mount_gradio_app(app, blocks, path="/", i18n=i18n, **mount_options)
     app.add_middleware(LanguageBootstrapMiddleware)
     if config.auth:
-        app.add_middleware(BasicAuthMiddleware, credentials=config.auth)  # added last: the outermost layer
+        app.add_middleware(BasicAuthMiddleware, credentials=config.auth)
+    # Added last, so outermost: its headers reach every response, the 401s of --auth included.
+    app.add_middleware(SecurityHeadersMiddleware, embed_origins=config.embed_origins, root_path=config.root_path)
     app.state.service = service
     return app, service
 

@@ -12,7 +12,7 @@ import numpy as np
 from gallery.runtime import quantize as q
 from gallery.runtime.models import CustomModel, Guarded
 from gallery.runtime.spec import ModelSpec
-from gallery.runtime.tasks import TaskHandler, providers_for, real_backend, save_fast_tokenizer
+from gallery.runtime.tasks import TaskHandler, providers_for, real_backend
 
 logger = logging.getLogger(__name__)
 
@@ -55,23 +55,6 @@ def session_options() -> Any:
     return options
 
 
-def merge_decoders(folder: Path) -> None:
-    """Replace the exported decoder and decoder-with-past by one merged decoder holding the weights once.
-
-    Two sessions each held a copy of the decoder weights: the Whisper base demo peaked at 1266 MiB with them and
-    at 992 MiB merged, and a decoding step costs the same within 5% (docs/BENCHMARKS.md).
-    """
-    from optimum.onnx import merge_decoders as merge
-
-    from gallery.runtime.whisper_onnx import DECODER
-
-    first, with_past = folder / "decoder_model.onnx", folder / "decoder_with_past_model.onnx"
-    # strict=False: the with-past graph has no cross-attention outputs; the merge gives that branch empty ones.
-    merge(first, with_past, save_path=folder / DECODER, strict=False)
-    for stale in [*folder.glob("decoder_model.onnx*"), *folder.glob("decoder_with_past_model.onnx*")]:
-        stale.unlink()
-
-
 def _check_kwargs(spec: ModelSpec) -> dict[str, Any]:
     """Return the decoding settings for the int8 check: `options.language` and `options.whisper_task`."""
     kwargs = {}
@@ -99,44 +82,30 @@ class SpeechHandler(TaskHandler):
     # 2: the export also holds tokenizer.json and mel_filters.npy for the torch-free engine;
     # 3: one merged decoder instead of decoder + decoder-with-past.
     export_layout = 3
+    merge_decoders = True
+    export_extras = ("fast_tokenizer", "mel_filters")
     int8_recipe = q.BLOCKWISE_RECIPE
     # The decoder runs once per token and is bound by reading its weights; the encoder runs once per
     # 30 s and is bound by arithmetic, where int8 measured no faster (121 vs 126 ms on tiny.en): it stays fp32.
     int8_files = ("decoder_model_merged.onnx",)
 
-    def quantize(self, fp32_dir: Path, int8_dir: Path, config_name: str) -> list[str]:
+    def int8_job(self, config_name: str) -> dict[str, Any]:
         """Quantize the merged decoder's weights to int8 in blocks; the encoder stays fp32."""
-        return q.quantize_folder_blockwise(fp32_dir, int8_dir, self.int8_files)
-
-    def export(self, src: Path, dst: Path, spec: ModelSpec) -> dict[str, Any]:
-        """Export with Optimum, then save what OnnxWhisper reads instead of transformers' processor."""
-        from transformers import WhisperFeatureExtractor
-
-        from gallery.runtime.whisper_onnx import MEL_FILTERS
-
-        meta = super().export(src, dst, spec)
-        merge_decoders(dst)
-        save_fast_tokenizer(src, dst)
-        extractor = WhisperFeatureExtractor.from_pretrained(str(src))
-        np.save(dst / MEL_FILTERS, np.asarray(extractor.mel_filters, dtype=np.float64))
-        return meta
+        return {"op": "quantize-blockwise", "files": list(self.int8_files)}
 
     def load(self, folder: Path, spec: ModelSpec, backend: str, variant: str, meta: dict[str, Any]) -> Guarded:
         """Load the exported encoder/decoder sessions with ONNX Runtime (no torch, no transformers)."""
         from gallery.runtime.whisper_onnx import OnnxWhisper
 
-        engine = OnnxWhisper(folder, providers_for(backend), session_options())
+        engine = OnnxWhisper.on_onnxruntime(folder, providers_for(backend), session_options())
         return _speech_model(engine, spec, real_backend(engine.providers), variant)
 
     def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any], variant: str = "fp32") -> Guarded:
-        """Load optimum-intel's OVModelForSpeechSeq2Seq; it decodes with transformers' generate, as PyTorch does."""
-        from transformers import WhisperProcessor
-
+        """Load the IR with OpenVINO into the same torch-free engine as on ONNX Runtime."""
         from gallery.runtime import openvino
-        from gallery.runtime.whisper_torch import TorchWhisper
+        from gallery.runtime.whisper_onnx import OnnxWhisper
 
-        model = openvino.load_model(self.ort_class, folder)
-        engine = TorchWhisper(model, WhisperProcessor.from_pretrained(str(folder)))
+        engine = OnnxWhisper.on_openvino(folder)
         concurrency = spec.model_copy(update={"max_concurrency": openvino.MODEL_CONCURRENCY})
         return _speech_model(engine, concurrency, openvino.BACKEND, variant)
 

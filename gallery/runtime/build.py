@@ -12,9 +12,9 @@ from typing import Any, Callable
 
 from gallery.runtime import cache, calibration, sources
 from gallery.runtime import quantize as q
+from gallery.runtime.exporter import client as exporter
 from gallery.runtime.hardware import detect
 from gallery.runtime.openvino import BACKEND as OPENVINO
-from gallery.runtime.openvino import compress_weights, ov_class_name
 from gallery.runtime.spec import ModelSpec
 from gallery.runtime.tasks import TaskHandler, handler_for
 
@@ -58,9 +58,8 @@ class Builder:
         resolved = sources.resolve(spec, demo_dir, self.hasher, download=download, progress=progress)
         if not spec.converter:
             return resolved.path, resolved.fingerprint
-        from gallery.runtime.converters import converter_fingerprint, get_converter
+        from gallery.runtime.converters import converter_fingerprint, converter_module
 
-        convert = get_converter(spec.converter)
         key = cache.cache_key({"source": resolved.fingerprint, "converter": spec.converter,
                                "code": converter_fingerprint(spec.converter)})
         entry = self.cache_dir / "converted" / spec.converter / key
@@ -68,7 +67,9 @@ class Builder:
         def build(tmp: Path) -> dict[str, Any]:
             say(progress, demo_id, f"converting {resolved.description} with {spec.converter}")
             started = time.perf_counter()
-            convert(resolved.path, tmp / "model")
+            # Converters write Hugging Face folders with transformers: the exporter's, which reads them next.
+            self.job({"op": "convert", "converter": spec.converter, "module": converter_module(spec.converter),
+                      "src": resolved.path, "dst": tmp / "model"}, demo_id, progress)
             self.counters["conversions"] += 1
             return {"source": resolved.fingerprint, "converter": spec.converter,
                     "seconds": round(time.perf_counter() - started, 2)}
@@ -78,31 +79,37 @@ class Builder:
 
     # -- Optimum export and int8 ---------------------------------------------------------------------------
 
+    def job(self, job: dict[str, Any], demo_id: str, progress: Progress | None = None) -> dict[str, Any]:
+        """Run one build job in the exporter environment, relaying its progress lines."""
+        return exporter.run_job(job, lambda message: say(progress, demo_id, message), self.cache_dir)
+
     def export(self, spec: ModelSpec, handler: TaskHandler, src: Path, fingerprint: str, demo_id: str,
                progress: Progress | None = None, openvino: bool = False) -> tuple[Path, dict[str, Any]]:
         """Return the fp32 export folder (exporting on a cache miss) and its metadata.
 
-        The folder holds `onnx/` (Optimum's ONNX export) or, with `openvino`, `ov/` (optimum-intel's IR).
+        The folder holds `onnx/` (Optimum's ONNX export) or, with `openvino`, `ov/` (that export as OpenVINO IR).
         """
         # Keyed by the exporter class, not the task name: translation and summarization of one model share it.
-        exporter = ov_class_name(handler.ort_class) if openvino else handler.ort_class
-        identity = {"source": fingerprint, "exporter": exporter, "versions": cache.tool_versions(),
-                    "opset": "optimum-default"}
-        if handler.export_layout != 1:  # layout 1 keys stay as they were, so existing text exports stay valid
+        area = f"{handler.ort_class}-openvino" if openvino else handler.ort_class
+        versions = exporter.tool_versions()
+        identity = {"source": fingerprint, "exporter": area, "versions": versions, "opset": "optimum-default"}
+        if handler.export_layout != 1:
             identity["layout"] = handler.export_layout
         key = cache.cache_key(identity)
-        entry = self.cache_dir / "exports" / exporter / key
+        entry = self.cache_dir / "exports" / area / key
 
         def build(tmp: Path) -> dict[str, Any]:
             target = "OpenVINO IR" if openvino else "ONNX"
             say(progress, demo_id, f"exporting {spec.task} model to {target} (one time, cached)")
             started = time.perf_counter()
             if openvino:
-                meta = handler.export_openvino(src, tmp / "ov", spec)
+                job: dict[str, Any] = {"op": "export-openvino", "dst": tmp / "ov"}
             else:
-                meta = handler.export(src, tmp / "onnx", spec)
+                job = {"op": "export", "dst": tmp / "onnx", "merge": handler.merge_decoders}
+            meta = self.job({**job, "ort_class": handler.ort_class, "src": src,
+                             "extras": list(handler.export_extras)}, demo_id, progress)
             self.counters["exports"] += 1
-            return {**meta, "task": spec.task, "source": fingerprint, "versions": cache.tool_versions(),
+            return {**meta, "task": spec.task, "source": fingerprint, "versions": versions,
                     "export_seconds": round(time.perf_counter() - started, 2)}
 
         meta, built = cache.build_once(entry, build)
@@ -135,9 +142,10 @@ class Builder:
             say(progress, demo_id, f"quantizing to int8 ({config_name}, recipe {recipe})")
             started = time.perf_counter()
             if openvino:
-                files = compress_weights(fp32_entry / "ov", tmp / "ov")
+                job = {"op": "compress-openvino", "src": fp32_entry / "ov", "dst": tmp / "ov"}
             else:
-                files = handler.quantize(fp32_entry / "onnx", tmp / "onnx", config_name)
+                job = {**handler.int8_job(config_name), "src": fp32_entry / "onnx", "dst": tmp / "onnx"}
+            files = self.job(job, demo_id, progress)["files"]
             self.counters["quantizations"] += 1
             return {"config": config_name, "recipe": recipe, "files": files,
                     "seconds": round(time.perf_counter() - started, 2)}
@@ -161,7 +169,8 @@ class Builder:
         try:
             int8_entry = self.quantized(fp32_entry, handler, demo_id, progress, openvino)
         except (ImportError, RuntimeError, ValueError, OSError) as exc:
-            # An int8 variant that cannot be built (an old onnxruntime, an unusual graph) costs speed, not the demo.
+            # An int8 variant that cannot be built (an old onnxruntime, an unusual graph) costs speed, not the demo;
+            # a failed job in the exporter raises ExportError, a RuntimeError.
             logger.warning("%s: int8 could not be built, keeping fp32: %s", demo_id, exc)
             check = {"passed": False, "reason": f"int8 could not be built: {exc}", "examples": 0}
             return load(fp32_entry, "fp32"), "fp32", check

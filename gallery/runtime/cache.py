@@ -20,12 +20,13 @@ logger = logging.getLogger(__name__)
 CACHE_FORMAT = 1  # bump when the layout of an entry changes
 META = "meta.json"
 USED = ".used"  # touched each time an entry is used; `gallery cache prune` reads its time
-TOOL_DISTRIBUTIONS = ("optimum", "optimum-onnx", "onnx", "onnxruntime", "onnxruntime-gpu", "transformers", "torch",
-                      "tokenizers", "optimum-intel", "openvino")
+# Serving-side tools that shape what the serving process exports itself (`torch-module` specs); Optimum exports
+# are keyed by the exporter environment's versions instead (exporter.client.tool_versions).
+TOOL_DISTRIBUTIONS = ("onnx", "onnxruntime", "onnxruntime-gpu", "torch", "openvino")
 
 
 def tool_versions() -> dict[str, str]:
-    """Return the versions of the tools whose change can change an export."""
+    """Return the serving environment's versions of the tools whose change can change its own exports."""
     versions = {}
     for name in TOOL_DISTRIBUTIONS:
         try:

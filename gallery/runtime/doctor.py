@@ -18,8 +18,11 @@ def default_cache_dir() -> Path:
 
 
 def hardware_rows() -> list[tuple[str, str]]:
-    """Return (name, value) rows: machine, CPU features, providers, default backend, int8 config, versions."""
-    return describe()
+    """Return (name, value) rows: machine, CPU features, providers, default backend, int8 config, and the versions
+    in both environments (serving, then the exporter's)."""
+    from gallery.runtime.exporter.client import describe as describe_exporter
+
+    return describe() + describe_exporter()
 
 
 def _check_text(check: dict[str, Any] | None) -> str:

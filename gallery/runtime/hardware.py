@@ -7,6 +7,7 @@ import importlib.util
 import logging
 import os
 import platform
+import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -23,7 +24,7 @@ class Hardware:
     total_ram_bytes: int
     providers: tuple[str, ...]  # ONNX Runtime execution providers compiled into the installed wheel
     cuda: bool  # the CUDA provider is present (a session still has to prove it really gets it)
-    openvino: bool  # optimum-intel (OpenVINO) is installed
+    openvino: bool  # OpenVINO's runtime is installed (the exporter converts models to its IR)
     intel: bool  # an Intel CPU (vendor GenuineIntel), the hardware OpenVINO is built for
     avx2: bool
     avx512: bool
@@ -128,11 +129,11 @@ def detect() -> Hardware:
     providers = tuple(ort.get_available_providers())
     versions = {
         name: v
-        for name in ("onnxruntime", "onnxruntime-gpu", "onnxruntime-openvino", "onnx", "optimum", "optimum-onnx",
-                     "optimum-intel", "openvino", "transformers", "torch", "tokenizers")
+        for name in ("onnxruntime", "onnxruntime-gpu", "onnxruntime-openvino", "onnx", "openvino", "transformers",
+                     "torch", "tokenizers", "gradio", "huggingface-hub")
         if (v := _version(name)) is not None
     }
-    openvino = _version("optimum-intel") is not None and importlib.util.find_spec("openvino") is not None
+    openvino = importlib.util.find_spec("openvino") is not None
     return Hardware(
         machine=machine,
         cpu_model=model,
@@ -154,9 +155,8 @@ def _openvino_row(hw: Hardware) -> str:
     if not hw.openvino:
         return "no (install the openvino extra for OpenVINO)"
     if hw.openvino_preferred:
-        return "optimum-intel installed: auto runs on OpenVINO (Intel CPU)"
-    return ("optimum-intel installed: auto keeps ONNX Runtime on this non-Intel CPU "
-            "(OPENMODELS_BACKEND=openvino to use OpenVINO)")
+        return "installed: auto runs on OpenVINO (Intel CPU)"
+    return "installed: auto keeps ONNX Runtime on this non-Intel CPU (OPENMODELS_BACKEND=openvino to use OpenVINO)"
 
 
 def describe() -> list[tuple[str, str]]:
@@ -182,5 +182,6 @@ def describe() -> list[tuple[str, str]]:
         from gallery.runtime.quantize import OPENVINO_RECIPE
 
         rows.append(("int8 on openvino", f"NNCF int8 weights, asymmetric per channel (recipe {OPENVINO_RECIPE})"))
+    rows.append(("serving environment", sys.executable))
     rows += [(f"version {name}", version) for name, version in sorted(hw.versions.items())]
     return rows

@@ -322,3 +322,15 @@ class CustomModel(Guarded):
         """Call the wrapped object inside a concurrency slot."""
         with self.slot():
             return self.target(*args, **kwargs)
+
+
+class TaskModel(CustomModel):
+    """A task engine (classification, question answering, images, seq2seq) behind the concurrency guard.
+
+    Calling it, or any of its methods, takes a slot; it answers like the transformers pipeline of its task.
+    """
+
+    def __init__(self, engine: Any, *, task: str, max_concurrency: int, backend: str, variant: str | None) -> None:
+        super().__init__(engine, max_concurrency=max_concurrency, variant=variant)
+        self.backend = backend
+        self.task = task

@@ -1,14 +1,11 @@
-"""OpenVINO, used when optimum-intel is installed (the `openvino` extra): export and load through optimum-intel.
+"""OpenVINO, used when its runtime is installed (the `openvino` extra): the engines run IR through these sessions.
 
-Models that the gallery drives itself (sentence embeddings, `torch-module` and `onnx` specs) run through
-`OpenVINOSession`, which gives an OpenVINO compiled model the methods of an ONNX Runtime session that those
-models use. The other tasks load optimum-intel's `OVModelFor<Task>` classes into optimum-intel's pipelines.
+The exporter converts Optimum's ONNX export to OpenVINO IR (exporter.steps.export_openvino); `OpenVINOSession`
+gives each compiled model the methods of an ONNX Runtime session, so every task's engine runs on either runtime.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +17,7 @@ logger = logging.getLogger(__name__)
 
 DEVICE = "CPU"
 BACKEND = "openvino-cpu"  # the backend the registry plans and the models report
-# optimum-intel's OVModel runs every call through one infer request, so one call at a time per model
-# (OpenVINO's LATENCY hint already spreads that call over all cores).
+# OpenVINO's LATENCY hint already spreads one call over all cores: a second call at once only adds waiting.
 MODEL_CONCURRENCY = 1
 # fp32 arithmetic: on CPUs with bf16 units OpenVINO would otherwise compute in bf16 by default, which moved
 # tiny classifiers' probabilities by 0.005; the gallery reports the variant it runs, and that is fp32.
@@ -34,11 +30,18 @@ class Port:
 
     name: str
     shape: list[Any]
+    type: str = "tensor(float)"
+
+
+# OpenVINO element types as ONNX Runtime names them (the engines read `type` to make matching empty inputs).
+_TYPES = {"f32": "tensor(float)", "f16": "tensor(float16)", "i64": "tensor(int64)", "i32": "tensor(int32)",
+          "boolean": "tensor(bool)"}
 
 
 def _port(port: Any) -> Port:
     shape = [dim.get_length() if dim.is_static else None for dim in port.get_partial_shape()]
-    return Port(port.get_any_name(), shape)
+    kind = port.get_element_type().get_type_name()
+    return Port(port.get_any_name(), shape, _TYPES.get(kind, f"tensor({kind})"))
 
 
 class OpenVINOSession:
@@ -78,68 +81,48 @@ class OpenVINOSession:
         return [np.asarray(result[self.compiled.output(name)]) for name in names]
 
 
-def ov_class_name(ort_class: str) -> str:
-    """Return optimum-intel's class for an optimum-onnx class name (ORTModelForX -> OVModelForX)."""
-    return ort_class.replace("ORTModel", "OVModel", 1)
+class SplitDecoder:
+    """Two OpenVINO decoders (first step, with past) behind the merged decoder's session interface.
 
-
-def export(ort_class: str, src: Path, dst: Path) -> None:
-    """Export a Hugging Face folder to OpenVINO IR with optimum-intel and save it (with its preprocessors)."""
-    import optimum.intel as ovm
-    from optimum.utils.save_utils import maybe_save_preprocessors
-
-    name = ov_class_name(ort_class)
-    cls = getattr(ovm, name)
-    # compile=False: exporting only writes the IR; it is compiled when loaded.
-    try:
-        model = cls.from_pretrained(str(src), export=True, compile=False)
-    except RuntimeError as exc:
-        if "Seq2Seq" not in name:
-            raise
-        # The stateful export (key/values kept inside the model) failed on a tiny T5 with "a Tensor without
-        # names"; the plain export passes key/values in and out and gives the same tokens.
-        logger.warning("%s: stateful OpenVINO export failed (%s); exporting without state", src, exc)
-        model = cls.from_pretrained(str(src), export=True, compile=False, stateful=False)
-    model.save_pretrained(str(dst))
-    maybe_save_preprocessors(str(src), dst)
-
-
-def compress_weights(fp32_dir: Path, int8_dir: Path) -> list[str]:
-    """Write int8 weights (NNCF, asymmetric, per output channel) for every IR in a folder; copy the rest.
-
-    Weights only: activations stay fp32, so no calibration data is needed. On MiniLM (2 AMD cores) this
-    took a 16-token call from 1.9 to 0.84 ms, at a per-token cosine of 0.9986 to fp32.
+    OpenVINO's CPU plug-in refuses the merged decoder's `If` node (dynamic rank), so OpenVINO keeps Optimum's two
+    graphs, and this object lets the engines that drive a merged decoder (Whisper) run them unchanged:
+    `use_cache_branch` picks the graph, and values come and go as ONNX Runtime OrtValues, as those engines pass them.
     """
-    import nncf
-    import openvino as ov
 
-    from gallery.runtime.quantize import copy_other_files
+    def __init__(self, first: OpenVINOSession, with_past: OpenVINOSession) -> None:
+        self.first = first
+        self.with_past = with_past
+        past = [p for p in with_past.get_inputs() if p.name.startswith("past_key_values.")]
+        self._inputs = [*first.get_inputs(), *past, Port("use_cache_branch", [1], "tensor(bool)")]
+        self._outputs = first.get_outputs()
 
-    graphs = sorted(fp32_dir.glob("*.xml"))
-    if not graphs:
-        raise FileNotFoundError(f"no OpenVINO IR (*.xml) in {fp32_dir}")
-    rewritten = {name for xml in graphs for name in (xml.name, xml.with_suffix(".bin").name)}
-    copy_other_files(fp32_dir, int8_dir, rewritten.__contains__)
-    # NNCF logs a statistics table at INFO and draws a progress bar on stdout; the build log keeps the outcome.
-    logging.getLogger("nncf").setLevel(logging.WARNING)
-    core = ov.Core()
-    for xml in graphs:
-        with contextlib.redirect_stdout(io.StringIO()):
-            model = nncf.compress_weights(core.read_model(str(xml)), mode=nncf.CompressWeightsMode.INT8_ASYM)
-        # compress_to_fp16=False: the weights NNCF leaves alone (norms, biases) stay fp32, as in the fp32 IR.
-        ov.save_model(model, str(int8_dir / xml.name), compress_to_fp16=False)
-    return [xml.name for xml in graphs]
+    def get_inputs(self) -> list[Port]:
+        """Return the merged decoder's inputs: ids, encoder states, past keys/values and the branch flag."""
+        return list(self._inputs)
 
+    def get_outputs(self) -> list[Port]:
+        """Return the merged decoder's outputs: logits and the present keys/values."""
+        return list(self._outputs)
 
-def load_model(ort_class: str, folder: Path) -> Any:
-    """Load an exported folder as optimum-intel's OVModelFor<Task>, compiled for the CPU."""
-    import optimum.intel as ovm
+    def get_providers(self) -> list[str]:
+        """Return where the decoders run."""
+        return self.first.get_providers()
 
-    return getattr(ovm, ov_class_name(ort_class)).from_pretrained(str(folder), device=DEVICE, ov_config=dict(CONFIG))
+    def run(self, output_names: Sequence[str] | None, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Run the first-step graph, or the with-past graph when `use_cache_branch` is true."""
+        with_past = bool(np.asarray(feeds["use_cache_branch"]).reshape(-1)[0])
+        session = self.with_past if with_past else self.first
+        wanted = {p.name for p in session.get_inputs()}
+        names = list(output_names) if output_names else [p.name for p in self._outputs]
+        produced = {p.name for p in session.get_outputs()}
+        missing = [name for name in names if name not in produced]
+        if missing:
+            raise KeyError(f"the {'with-past' if with_past else 'first-step'} decoder has no output {missing}")
+        return session.run(names, {name: value for name, value in feeds.items() if name in wanted})
 
+    def run_with_ort_values(self, output_names: Sequence[str], feeds: dict[str, Any]) -> list[Any]:
+        """Run with ONNX Runtime OrtValues in and out, as the Whisper engine feeds a merged decoder."""
+        import onnxruntime as ort
 
-def pipeline(task: str, model: Any, **kwargs: Any) -> Any:
-    """Return optimum-intel's pipeline for an OVModel (transformers' pipeline with the OpenVINO model)."""
-    from optimum.intel import pipeline as ov_pipeline
-
-    return ov_pipeline(task, model=model, accelerator="openvino", **kwargs)
+        arrays = {name: value.numpy() for name, value in feeds.items()}
+        return [ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(a)) for a in self.run(output_names, arrays)]

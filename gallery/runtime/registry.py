@@ -92,7 +92,7 @@ class ModelRegistry:
     def backend_for(self, spec: ModelSpec) -> str:
         """Return the backend a spec runs on here: torch, onnxruntime-cuda, openvino-cpu or onnxruntime-cpu.
 
-        `auto` takes CUDA where ONNX Runtime has it, else OpenVINO where optimum-intel is installed on an Intel
+        `auto` takes CUDA where ONNX Runtime has it, else OpenVINO where its runtime is installed on an Intel
         CPU, else ONNX Runtime on the CPU; `OPENMODELS_BACKEND` (onnxruntime, openvino, torch) overrides what
         `auto` means.
         """
@@ -105,7 +105,7 @@ class ModelRegistry:
         if wanted == "openvino" or (wanted == "auto" and hw.openvino_preferred and not hw.cuda):
             if hw.openvino:
                 return OPENVINO
-            logger.warning("backend openvino asked for but optimum-intel is not installed; using ONNX Runtime")
+            logger.warning("backend openvino asked for but OpenVINO is not installed; using ONNX Runtime")
         return "onnxruntime-cuda" if hw.cuda else "onnxruntime-cpu"
 
     def _key(self, spec: ModelSpec, demo_dir: Path) -> str:

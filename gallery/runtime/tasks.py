@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from gallery.runtime import quantize as q
-from gallery.runtime.models import Guarded, OnnxModel, PipelineModel, TextEmbedder, TorchTextEmbedder
+from gallery.runtime.models import (Guarded, OnnxModel, PipelineModel, TaskModel, TextEmbedder,
+                                    TorchTextEmbedder)
 from gallery.runtime.spec import ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -34,17 +34,6 @@ def real_backend(providers: list[str]) -> str:
     return PROVIDER_BACKENDS.get(providers[0], providers[0]) if providers else "onnxruntime-cpu"
 
 
-def onnx_opset(folder: Path) -> int | None:
-    """Return the default-domain opset of the first ONNX file in a folder."""
-    import onnx
-
-    files = sorted(folder.glob("*.onnx"))
-    if not files:
-        return None
-    model = onnx.load(str(files[0]), load_external_data=False)
-    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
-
-
 def _session(path: Path, providers: list[str]) -> Any:
     import onnxruntime as ort
 
@@ -64,65 +53,50 @@ def onnx_model(path: Path, backend: str, max_concurrency: int) -> OnnxModel:
 
 
 class TaskHandler:
-    """Base handler: subclasses export a source folder to ONNX, load it, and compare fp32 with int8."""
+    """Base handler: the facts of one task's export, its serve-time engine, its baseline and its int8 check.
+
+    The export itself runs in the exporter environment (gallery.runtime.exporter): a handler says what to ask
+    for (Optimum class, decoder merging, extra files) and loads the result without Optimum or torch.
+    """
 
     ort_class: str = ""
     auto_quantize = True  # whether `quantize: auto` tries int8 on CPU
-    export_layout = 1  # bump when export() starts writing different files: it is part of the cache key
+    export_layout = 1  # bump when the export starts writing different files: it is part of the cache key
     int8_recipe = q.RECIPE  # names the int8 recipe in the cache folder of the int8 variant
+    merge_decoders = False  # seq2seq: one decoder graph holding the weights once (ONNX Runtime only)
+    export_extras: tuple[str, ...] = ("fast_tokenizer",)  # post-export steps (exporter.steps.EXTRAS)
 
     def __init__(self, task: str) -> None:
         self.task = task
 
-    def export(self, src: Path, dst: Path, spec: ModelSpec) -> dict[str, Any]:
-        """Export the model at `src` into `dst` with Optimum and save its preprocessors next to it."""
-        import optimum.onnxruntime as ortm
-        from optimum.utils.save_utils import maybe_save_preprocessors
-
-        cls = getattr(ortm, self.ort_class)
-        model = cls.from_pretrained(str(src), export=True)
-        model.save_pretrained(str(dst))
-        maybe_save_preprocessors(str(src), dst)
-        return {"ort_class": self.ort_class, "opset": onnx_opset(dst)}
-
-    def quantize(self, fp32_dir: Path, int8_dir: Path, config_name: str) -> list[str]:
-        """Write the int8 variant of an exported folder (dynamic int8 MatMuls, config matched to the CPU)."""
-        return q.quantize_folder(fp32_dir, int8_dir, config_name)
+    def int8_job(self, config_name: str) -> dict[str, Any]:
+        """Return the exporter job that writes the int8 variant (dynamic int8 MatMuls, config matched to the CPU)."""
+        return {"op": "quantize-dynamic", "config": config_name}
 
     def load(self, folder: Path, spec: ModelSpec, backend: str, variant: str, meta: dict[str, Any]) -> Guarded:
-        """Load an exported folder with ONNX Runtime and wrap it as a transformers pipeline."""
-        import optimum.onnxruntime as ortm
-        from optimum.onnxruntime import pipeline
-
-        cls = getattr(ortm, self.ort_class)
-        model = cls.from_pretrained(str(folder), providers=providers_for(backend))
-        return PipelineModel(lambda: pipeline(self.task, model=model, tokenizer=_tokenizer(folder),
-                                              **_processor_kwargs(folder, self.task)),
-                             model=model, max_concurrency=spec.max_concurrency,
-                             backend=real_backend(model.providers), variant=variant)
-
-    def export_openvino(self, src: Path, dst: Path, spec: ModelSpec) -> dict[str, Any]:
-        """Export the model at `src` into `dst` as OpenVINO IR with optimum-intel."""
-        from gallery.runtime import openvino
-
-        openvino.export(self.ort_class, src, dst)
-        return {"ov_class": openvino.ov_class_name(self.ort_class)}
+        """Load an exported ONNX folder on ONNX Runtime into the task's engine."""
+        providers = providers_for(backend)
+        engine = self.engine(folder, lambda path: _session(path, providers), spec)
+        return TaskModel(engine, task=self.task, max_concurrency=spec.max_concurrency,
+                         backend=real_backend(engine.providers), variant=variant)
 
     def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any], variant: str = "fp32") -> Guarded:
-        """Load an OpenVINO IR folder with optimum-intel and wrap it as its pipeline."""
+        """Load an OpenVINO IR folder into the same engine as on ONNX Runtime."""
         from gallery.runtime import openvino
 
-        model = openvino.load_model(self.ort_class, folder)
-        return PipelineModel(lambda: openvino.pipeline(self.task, model, tokenizer=_tokenizer(folder),
-                                                       **_processor_kwargs(folder, self.task)),
-                             model=model, max_concurrency=openvino.MODEL_CONCURRENCY, backend=openvino.BACKEND,
-                             variant=variant)
+        engine = self.engine(folder, lambda path: openvino.OpenVINOSession(path.with_suffix(".xml")), spec)
+        return TaskModel(engine, task=self.task, max_concurrency=openvino.MODEL_CONCURRENCY,
+                         backend=openvino.BACKEND, variant=variant)
+
+    def engine(self, folder: Path, session: Callable[[Path], Any], spec: ModelSpec) -> Any:
+        """Return the task's torch-free engine over an export folder, opening graphs with `session(path)`."""
+        raise NotImplementedError(f"{self.task} has no serving engine")
 
     def load_torch(self, src: Path, spec: ModelSpec) -> Guarded:
         """Load the plain transformers pipeline (PyTorch eager, fp32): the baseline."""
         from transformers import pipeline
 
-        pipe = pipeline(self.task, model=str(src), framework="pt", device="cpu")
+        pipe = pipeline(self.task, model=str(src), device="cpu")
         return PipelineModel(lambda: pipeline(self.task, model=pipe.model, tokenizer=_tokenizer(src),
                                               **_processor_kwargs(src, self.task)),
                              model=pipe.model, max_concurrency=spec.max_concurrency, backend="torch-cpu",
@@ -134,7 +108,7 @@ class TaskHandler:
 
 
 def _tokenizer(folder: Path) -> Any:
-    """Return a fresh tokenizer for one pipeline copy (None for models without one)."""
+    """Return a fresh transformers tokenizer for one baseline pipeline copy (None for models without one)."""
     from transformers import AutoTokenizer
 
     try:
@@ -151,56 +125,17 @@ def _processor_kwargs(folder: Path, task: str) -> dict[str, Any]:
     return {"image_processor": AutoImageProcessor.from_pretrained(str(folder))}
 
 
-def save_fast_tokenizer(src: Path, dst: Path) -> None:
-    """Make sure `dst` holds tokenizer.json (the warm path reads only that), converting a slow tokenizer."""
-    if not (dst / "tokenizer.json").exists():
-        from transformers import AutoTokenizer
-
-        AutoTokenizer.from_pretrained(str(src), use_fast=True).save_pretrained(str(dst))
-    if not (dst / "tokenizer.json").exists():
-        raise RuntimeError(f"{src}: no fast tokenizer (tokenizer.json) could be made for this model")
-
-
-def _sentence_max_length(src: Path) -> int:
-    """Return the sequence length the embedding model was trained for (sentence-transformers config first)."""
-    for name in ("sentence_bert_config.json",):
-        try:
-            return int(json.loads((src / name).read_text())["max_seq_length"])
-        except (OSError, ValueError, KeyError):
-            pass
-    limits = []
-    for name, key in (("tokenizer_config.json", "model_max_length"), ("config.json", "max_position_embeddings")):
-        try:
-            limits.append(int(json.loads((src / name).read_text())[key]))
-        except (OSError, ValueError, KeyError, OverflowError):
-            pass
-    return min([v for v in limits if 0 < v < 100_000] or [512])
-
-
 class EmbeddingHandler(TaskHandler):
     """feature-extraction: ONNX Runtime session + `tokenizers` at run time (no torch, no optimum import)."""
 
     ort_class = "ORTModelForFeatureExtraction"
-
-    def export(self, src: Path, dst: Path, spec: ModelSpec) -> dict[str, Any]:
-        """Export, then make sure a fast `tokenizer.json` is saved (the warm path reads only that)."""
-        meta = super().export(src, dst, spec)
-        save_fast_tokenizer(src, dst)
-        meta["max_length"] = _sentence_max_length(src)
-        return meta
-
-    def export_openvino(self, src: Path, dst: Path, spec: ModelSpec) -> dict[str, Any]:
-        """Export to OpenVINO IR; keep the fast tokenizer and the sequence length, as the ONNX export does."""
-        meta = super().export_openvino(src, dst, spec)
-        save_fast_tokenizer(src, dst)
-        meta["max_length"] = _sentence_max_length(src)
-        return meta
+    export_extras = ("fast_tokenizer", "sentence_max_length")
 
     def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any], variant: str = "fp32") -> Guarded:
-        """Compile openvino_model.xml with OpenVINO; tokenize with `tokenizers` (no torch, as on ONNX Runtime)."""
+        """Compile model.xml with OpenVINO; tokenize with `tokenizers` (no torch, as on ONNX Runtime)."""
         from gallery.runtime.openvino import BACKEND, OpenVINOSession
 
-        session = OpenVINOSession(folder / "openvino_model.xml")
+        session = OpenVINOSession(folder / "model.xml")
         return self._embedder(session, folder, spec, meta, BACKEND, variant)
 
     def _embedder(self, session: Any, folder: Path, spec: ModelSpec, meta: dict[str, Any], backend: str,
@@ -233,7 +168,9 @@ class EmbeddingHandler(TaskHandler):
         from transformers import AutoModel, AutoTokenizer
 
         model = AutoModel.from_pretrained(str(src)).eval()
-        opts = self._options(spec, _sentence_max_length(src))
+        from gallery.runtime.exporter.steps import sentence_max_length
+
+        opts = self._options(spec, sentence_max_length(src))
         opts.pop("max_concurrency")
         return TorchTextEmbedder(model, AutoTokenizer.from_pretrained(str(src)), max_concurrency=spec.max_concurrency,
                                  **opts)
@@ -244,21 +181,39 @@ class EmbeddingHandler(TaskHandler):
 
 
 class LogitsHandler(TaskHandler):
-    """text-/token-classification and question-answering: arg-max of the raw logits must not move."""
+    """text-/token-classification and question-answering: arg-max of the raw logits must not move under int8."""
+
+    ENGINES = {"text-classification": ("ORTModelForSequenceClassification", "TextClassifier"),
+               "token-classification": ("ORTModelForTokenClassification", "TokenClassifier"),
+               "question-answering": ("ORTModelForQuestionAnswering", "QuestionAnswerer")}
+
+    def __init__(self, task: str) -> None:
+        super().__init__(task)
+        self.ort_class, self.engine_class = self.ENGINES[task]
+
+    def engine(self, folder: Path, session: Callable[[Path], Any], spec: ModelSpec) -> Any:
+        """Return the text engine of the task (text_engines), which answers like the transformers pipeline."""
+        from gallery.runtime import text_engines
+
+        return getattr(text_engines, self.engine_class)(folder, session)
+
+    def load_torch(self, src: Path, spec: ModelSpec) -> Guarded:
+        """Load the baseline: the transformers pipeline, or (question answering, which transformers 5 dropped)
+        the PyTorch model under the engine's own pre- and post-processing."""
+        if self.task != "question-answering":
+            return super().load_torch(src, spec)
+        from gallery.runtime.torch_baselines import question_answerer
+
+        return TaskModel(question_answerer(src), task=self.task, max_concurrency=spec.max_concurrency,
+                         backend="torch-cpu", variant="fp32")
 
     def check(self, fp32: Any, int8: Any, calibration: list[Any]) -> dict[str, Any]:
         """Compare arg-max per example (or per token / per span position) on the calibration texts."""
-        tok = fp32.tokenizer
         ref, cand = [], []
         for text in calibration:
-            if self.task == "question-answering":
-                enc = tok(text, text, truncation=True, return_tensors="pt")
-            else:
-                enc = tok(text, truncation=True, return_tensors="pt")
-            a, b = fp32.model(**enc), int8.model(**enc)
-            keys = ["start_logits", "end_logits"] if self.task == "question-answering" else ["logits"]
-            ref += [np.asarray(a[k].detach()) for k in keys]
-            cand += [np.asarray(b[k].detach()) for k in keys]
+            a, b = fp32.logits(text), int8.logits(text)  # question answering: the text as question and context
+            ref += [np.asarray(a[k]) for k in sorted(a)]
+            cand += [np.asarray(b[k]) for k in sorted(a)]
         return q.top1_check(ref, cand)
 
 
@@ -266,16 +221,25 @@ class Seq2SeqHandler(TaskHandler):
     """text2text-generation / translation / summarization: greedy output tokens unchanged (or WER <= 1 point)."""
 
     ort_class = "ORTModelForSeq2SeqLM"
+    merge_decoders = True  # one decoder graph holding the weights once (OpenVINO keeps the two: SplitDecoder)
+
+    def engine(self, folder: Path, session: Callable[[Path], Any], spec: ModelSpec) -> Any:
+        """Return the greedy encoder-decoder engine (seq2seq_onnx) for this task's output key and prefix."""
+        from gallery.runtime.seq2seq_onnx import OnnxSeq2Seq
+
+        return OnnxSeq2Seq(folder, session, self.task)
+
+    def load_torch(self, src: Path, spec: ModelSpec) -> Guarded:
+        """Load the baseline: transformers' greedy `generate` in PyTorch (transformers 5 has no such pipeline)."""
+        from gallery.runtime.torch_baselines import TorchSeq2Seq
+
+        return TaskModel(TorchSeq2Seq(src, self.task), task=self.task, max_concurrency=spec.max_concurrency,
+                         backend="torch-cpu", variant="fp32")
 
     def check(self, fp32: Any, int8: Any, calibration: list[Any]) -> dict[str, Any]:
         """Compare greedy generations token by token."""
-        tok = fp32.tokenizer
-        ref, cand = [], []
-        for text in calibration:
-            enc = tok(text, truncation=True, max_length=256, return_tensors="pt")
-            kwargs = {"max_new_tokens": 32, "do_sample": False, "num_beams": 1}
-            ref.append(fp32.model.generate(**enc, **kwargs)[0].tolist())
-            cand.append(int8.model.generate(**enc, **kwargs)[0].tolist())
+        ref = [fp32.generate_ids(text, max_new_tokens=32) for text in calibration]
+        cand = [int8.generate_ids(text, max_new_tokens=32) for text in calibration]
         return q.sequence_check(ref, cand)
 
 
@@ -284,16 +248,18 @@ class ImageHandler(TaskHandler):
 
     ort_class = "ORTModelForImageClassification"
     auto_quantize = False  # convolutional backbones gain little from dynamic int8; ask with `dynamic-int8`
+    export_extras = ()  # an image model has no tokenizer; its preprocessor_config.json comes with the export
+
+    def engine(self, folder: Path, session: Callable[[Path], Any], spec: ModelSpec) -> Any:
+        """Return the image classifier engine (image_engine): PIL preprocessing as the model's processor does."""
+        from gallery.runtime.image_engine import ImageClassifier
+
+        return ImageClassifier(folder, session)
 
     def check(self, fp32: Any, int8: Any, calibration: list[Any]) -> dict[str, Any]:
         """Compare arg-max class per image."""
-        from PIL import Image
-
-        ref, cand = [], []
-        for path in calibration:
-            pixels = fp32.processor(Image.open(path).convert("RGB"), return_tensors="pt")
-            ref.append(np.asarray(fp32.model(**pixels).logits.detach()))
-            cand.append(np.asarray(int8.model(**pixels).logits.detach()))
+        ref = [np.asarray(fp32.image_logits(path)) for path in calibration]
+        cand = [np.asarray(int8.image_logits(path)) for path in calibration]
         return q.top1_check(ref, cand)
 
 
@@ -301,12 +267,8 @@ def handler_for(task: str) -> TaskHandler:
     """Return the handler of an exportable task."""
     if task == "feature-extraction":
         return EmbeddingHandler(task)
-    if task in ("text-classification", "token-classification", "question-answering"):
-        handler = LogitsHandler(task)
-        handler.ort_class = {"text-classification": "ORTModelForSequenceClassification",
-                             "token-classification": "ORTModelForTokenClassification",
-                             "question-answering": "ORTModelForQuestionAnswering"}[task]
-        return handler
+    if task in LogitsHandler.ENGINES:
+        return LogitsHandler(task)
     if task in ("text2text-generation", "translation", "summarization"):
         return Seq2SeqHandler(task)
     if task == "image-classification":

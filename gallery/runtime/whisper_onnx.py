@@ -209,22 +209,48 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
-class OnnxWhisper:
-    """An exported Whisper folder on ONNX Runtime: features, encoder, language logits, greedy decoding, detokenizing.
+def require_files(folder: Path, names: Sequence[str]) -> None:
+    """Raise FileNotFoundError naming the first file an export lacks."""
+    for name in names:
+        if not (folder / name).is_file():
+            raise FileNotFoundError(f"{folder}: the Whisper export has no {name} (export it again)")
 
-    Thread-safe: ONNX Runtime sessions may run concurrently and no call keeps state on the object.
+
+class OnnxWhisper:
+    """An exported Whisper folder: features, encoder, language logits, greedy decoding, detokenizing.
+
+    The encoder and the merged decoder are ONNX Runtime sessions, or OpenVINO models behind the same methods
+    (`openvino.SplitDecoder`). Thread-safe: sessions may run concurrently and no call keeps state on the object.
     """
 
-    def __init__(self, folder: Path, providers: list[str], session_options: Any = None) -> None:
+    @classmethod
+    def on_onnxruntime(cls, folder: Path, providers: list[str], session_options: Any = None) -> OnnxWhisper:
+        """Open an ONNX export (encoder + merged decoder) with ONNX Runtime."""
+        import onnxruntime as ort
+
+        folder = Path(folder)
+        require_files(folder, (ENCODER, DECODER, "tokenizer.json", MEL_FILTERS))
+        return cls(folder, ort.InferenceSession(str(folder / ENCODER), session_options, providers=providers),
+                   ort.InferenceSession(str(folder / DECODER), session_options, providers=providers))
+
+    @classmethod
+    def on_openvino(cls, folder: Path) -> OnnxWhisper:
+        """Open an OpenVINO IR export (encoder, first-step and with-past decoders) with OpenVINO."""
+        from gallery.runtime.openvino import OpenVINOSession, SplitDecoder
+
+        folder = Path(folder)
+        names = ("encoder_model.xml", "decoder_model.xml", "decoder_with_past_model.xml")
+        require_files(folder, (*names, "tokenizer.json", MEL_FILTERS))
+        encoder, first, with_past = (OpenVINOSession(folder / name) for name in names)
+        return cls(folder, encoder, SplitDecoder(first, with_past))
+
+    def __init__(self, folder: Path, encoder: Any, decoder: Any) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         folder = Path(folder)
-        for name in (ENCODER, DECODER, "tokenizer.json", MEL_FILTERS):
-            if not (folder / name).is_file():
-                raise FileNotFoundError(f"{folder}: the Whisper export has no {name} (export it again)")
-        self.encoder = ort.InferenceSession(str(folder / ENCODER), session_options, providers=providers)
-        self.decoder = ort.InferenceSession(str(folder / DECODER), session_options, providers=providers)
+        self.encoder = encoder
+        self.decoder = decoder
         self.providers = self.encoder.get_providers()
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.mel_filters = np.load(folder / MEL_FILTERS)

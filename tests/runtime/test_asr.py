@@ -16,23 +16,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gallery.runtime import converters
 from gallery.runtime.asr import load_audio
 from gallery.runtime.registry import ModelRegistry
 from gallery.runtime.speech import Attempt, SpeechRecognizer
 from gallery.runtime.whisper_onnx import OnnxWhisper, Rules, WhisperFacts, log_mel
+from tests.runtime import copy_converter  # noqa: F401  (registers the "test-copy" converter)
 from tests.runtime.conftest import make_spec
 from tests.runtime.tinymodels import tiny_whisper, write_tone
 
 ROOT = Path(__file__).resolve().parents[2]
-CONVERTED: list[Path] = []
 VARIANTS = {"english": {}, "multilingual-timestamps": {"multilingual": True, "timestamps": True}}
-
-
-def _copy_converter(src: Path, dst: Path) -> None:
-    """A stand-in source format: the 'package' holds the HF folder under `hf/`; converting copies it out."""
-    CONVERTED.append(src)
-    shutil.copytree(src / "hf", dst)
 
 
 def _demo(root: Path, **variant: bool) -> Path:
@@ -40,7 +33,6 @@ def _demo(root: Path, **variant: bool) -> Path:
     tiny_whisper(root / "pkg" / "hf", **variant)
     write_tone(root / "a.wav", freq=440.0)
     write_tone(root / "b.wav", seconds=2.0, rate=8000, freq=300.0)
-    converters.CONVERTERS.setdefault("test-copy", _copy_converter)
     return root
 
 
@@ -126,11 +118,9 @@ def test_warm_load_imports_neither_torch_nor_transformers(asr_demo: Path, tmp_pa
     script = (
         "import sys, json\n"
         "from pathlib import Path\n"
-        "from gallery.runtime import converters\n"
         "from gallery.runtime.registry import ModelRegistry\n"
         "from tests.runtime.conftest import make_spec\n"
-        "from tests.runtime.test_asr import FP32, _copy_converter\n"
-        "converters.CONVERTERS.setdefault('test-copy', _copy_converter)\n"
+        "from tests.runtime.test_asr import FP32\n"
         "model = ModelRegistry(Path(sys.argv[1])).get('education/lecture', 'asr', FP32, Path(sys.argv[2]))\n"
         "text = model.transcribe(__import__('gallery.runtime.asr', fromlist=['x']).load_audio(sys.argv[3]))['text']\n"
         "print(json.dumps({'torch': 'torch' in sys.modules, 'transformers': 'transformers' in sys.modules,\n"
@@ -241,4 +231,4 @@ def test_an_export_without_the_engine_files_is_refused_with_the_reason(asr_demo:
     shutil.copytree(_export_folder(tmp_path / "cache"), broken)
     (broken / "mel_filters.npy").unlink()
     with pytest.raises(FileNotFoundError, match="mel_filters.npy"):
-        OnnxWhisper(broken, ["CPUExecutionProvider"])
+        OnnxWhisper.on_onnxruntime(broken, ["CPUExecutionProvider"])

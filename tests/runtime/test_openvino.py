@@ -1,4 +1,4 @@
-"""OpenVINO through optimum-intel (the `openvino` extra, installed for the tests): every task path against torch.
+"""OpenVINO (the `openvino` extra, installed for the tests): every task path against torch.
 
 The rest of the suite pins `auto` to ONNX Runtime (tests/conftest.py); these tests ask for OpenVINO.
 """
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from gallery.runtime.hardware import detect
-from gallery.runtime.models import OnnxModel, PipelineModel, TextEmbedder
+from gallery.runtime.models import OnnxModel, TaskModel, TextEmbedder
 from gallery.runtime.openvino import OpenVINOSession
 from gallery.runtime.registry import ModelRegistry
 from gallery.runtime.spec import ModelSpec
@@ -20,7 +20,7 @@ from tests.runtime.conftest import CALIBRATION, make_spec
 from tests.runtime.test_asr import VARIANTS, _demo
 from tests.runtime.tinymodels import tiny_bert, tiny_task_models
 
-pytestmark = pytest.mark.skipif(not detect().openvino, reason="optimum-intel is not installed (openvino extra)")
+pytestmark = pytest.mark.skipif(not detect().openvino, reason="OpenVINO is not installed (openvino extra)")
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +66,8 @@ def test_sentence_embeddings_run_on_openvino_without_torch_objects(root: Path) -
     got, want = fast.embed(CALIBRATION), slow.embed(CALIBRATION)
     cosine = np.sum(got * want, axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
     assert got.shape == want.shape and float(cosine.min()) > 0.9999
-    exports = root / "cache" / "exports" / "OVModelForFeatureExtraction"
-    assert list(exports.glob("*/ov/openvino_model.xml")) and list(exports.glob("*/ov/tokenizer.json"))
+    exports = root / "cache" / "exports" / "ORTModelForFeatureExtraction-openvino"
+    assert list(exports.glob("*/ov/model.xml")) and list(exports.glob("*/ov/tokenizer.json"))
 
 
 def _constant_types(xml: Path) -> set[str]:
@@ -88,10 +88,11 @@ def test_int8_weights_on_openvino_are_kept_when_the_check_passes(tmp_path: Path)
     assert check is not None and check["recipe"] == "nncfw8a" and check["config"] == "openvino"
     assert check["passed"] and check["value"] >= 0.99 and model.variant == "int8"
     assert model.backend == "openvino-cpu" and isinstance(model.session, OpenVINOSession)
-    (int8,) = (tmp_path / "cache" / "exports" / "OVModelForFeatureExtraction").glob("*-int8-openvino-nncfw8a/ov")
-    assert "u8" in _constant_types(int8 / "openvino_model.xml")  # the weights really are int8 now
+    (int8,) = (tmp_path / "cache" / "exports" / "ORTModelForFeatureExtraction-openvino").glob(
+        "*-int8-openvino-nncfw8a/ov")
+    assert "u8" in _constant_types(int8 / "model.xml")  # the weights really are int8 now
     assert "u8" not in _constant_types(int8.parent.with_name(int8.parent.name.split("-int8-")[0]) / "ov"
-                                       / "openvino_model.xml")
+                                       / "model.xml")
     assert (int8 / "tokenizer.json").is_file()
     slow = ModelRegistry(tmp_path / "cache", force_backend="torch").get("x/q", "m", spec, demo)
     got, want = model.embed(CALIBRATION), slow.embed(CALIBRATION)
@@ -102,22 +103,26 @@ def test_int8_weights_on_openvino_are_kept_when_the_check_passes(tmp_path: Path)
 
 
 def test_int8_weights_on_openvino_fall_back_to_fp32_when_the_check_fails(tmp_path: Path) -> None:
-    from tests.runtime.tinymodels import add_outliers
+    # Weight outliers, not activation outliers: OpenVINO keeps activations fp32 on some CPUs (AVX2) and quantizes
+    # them on others (AVX-512), so only weights that int8 cannot represent fail the check on every CPU.
+    from tests.runtime.tinymodels import add_weight_outliers
 
     demo = tmp_path / "demo"
-    add_outliers(tiny_bert(demo / "model", head="base", seed=0))
+    add_weight_outliers(tiny_bert(demo / "model", head="base", seed=0))
     spec = make_spec("feature-extraction", {"path": "model"}, quantize="dynamic-int8",
                      options={"calibration": CALIBRATION})
     registry = ModelRegistry(tmp_path / "cache", force_backend="openvino")
     model = registry.get("x/q", "m", spec, demo)
     check = registry.status("x/q", "m", spec, demo).quant_check
     assert check is not None and not check["passed"] and "cosine" in check["reason"]
+    # Far below the 0.99 threshold, not near it: int8 keeps only the projections' biases here.
+    assert check["value"] < 0.9
     assert model.variant == "fp32" and model.backend == "openvino-cpu"
 
 
 def test_text_classification(root: Path) -> None:
     fast, slow = _pair(root, "seq", "text-classification")
-    assert isinstance(fast, PipelineModel)
+    assert isinstance(fast, TaskModel)
     texts = ["the train was late again", "great service at the bank"]
     for g, w in zip(fast(texts, top_k=None), slow(texts, top_k=None)):
         assert [x["label"] for x in g] == [x["label"] for x in w]
@@ -183,7 +188,7 @@ def test_onnx_files_run_on_openvino(root: Path, tmp_path: Path) -> None:
 
 
 def test_real_demos_run_on_openvino(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Whisper tiny.en and MiniLM from their packages, exported by optimum-intel, against the ONNX Runtime path."""
+    """Whisper tiny.en and MiniLM from their packages, as OpenVINO IR, against the ONNX Runtime path."""
     import yaml
 
     from gallery.runtime.speech import word_error_rate

@@ -191,17 +191,19 @@ def test_quantization_guard_keeps_int8_when_close(tmp_path: Path) -> None:
 
 
 def test_quantization_guard_falls_back_to_fp32(tmp_path: Path) -> None:
-    from tests.runtime.tinymodels import add_outliers
+    # Weights that no per-channel int8 can hold: the check fails by construction on every CPU and kernel
+    # (activation outliers alone depend on how each CPU's kernels quantize activations).
+    from tests.runtime.tinymodels import add_weight_outliers
 
     demo = tmp_path / "demo"
-    add_outliers(tiny_bert(demo / "model", seed=0))
+    add_weight_outliers(tiny_bert(demo / "model", seed=0))
     spec = make_spec("feature-extraction", {"path": "model"}, quantize="dynamic-int8",
                      options={"calibration": CALIBRATION})
     registry = ModelRegistry(tmp_path / "cache")
     model = registry.get("x/q", "m", spec, demo)
     check = registry.status("x/q", "m", spec, demo).quant_check
     assert model.variant == "fp32"
-    assert check is not None and not check["passed"] and check["value"] < 0.99 and "cosine" in check["reason"]
+    assert check is not None and not check["passed"] and check["value"] < 0.9 and "cosine" in check["reason"]
     np.testing.assert_allclose(model.embed(["hello world"]), torch_reference(demo / "model", ["hello world"]),
                                atol=1e-4)
 

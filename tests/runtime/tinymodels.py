@@ -63,6 +63,35 @@ def add_outliers(folder: Path, scale: float = 1000.0) -> Path:
     return folder
 
 
+
+def add_weight_outliers(folder: Path, columns: int = 2, scale: float = 1e4) -> Path:
+    """Re-save a tiny BERT that no int8 weight format can hold, on any CPU and with any kernel.
+
+    Each query/key/value and intermediate projection gets a weight of `scale` in input columns whose activation is
+    exactly zero in fp32 (the norm before it has weight and bias 0 there), so fp32 outputs do not change. Per-channel
+    int8 weights then need a step of about scale/255 in every output channel, which rounds all the real weights to
+    the same level: the int8 projections keep only their bias, whatever the kernels compute with them.
+    """
+    import torch
+    from transformers import BertModel
+
+    model = BertModel.from_pretrained(folder).eval()
+    cut = slice(0, columns)
+    with torch.no_grad():
+        before = model.embeddings.LayerNorm
+        for layer in model.encoder.layer:
+            before.weight[cut] = 0.0
+            before.bias[cut] = 0.0
+            for linear in (layer.attention.self.query, layer.attention.self.key, layer.attention.self.value):
+                linear.weight[:, cut] = scale
+            layer.attention.output.LayerNorm.weight[cut] = 0.0
+            layer.attention.output.LayerNorm.bias[cut] = 0.0
+            layer.intermediate.dense.weight[:, cut] = scale
+            before = layer.output.LayerNorm
+    model.save_pretrained(folder)
+    return folder
+
+
 SENTENCES = [
     "the train to the city was late again this morning",
     "my bank card was blocked and i need a new pin",
@@ -99,7 +128,8 @@ def tiny_t5(folder: Path, seed: int = 0) -> Path:
     from transformers import T5Config, T5ForConditionalGeneration, T5TokenizerFast
 
     sp_model = train_sentencepiece(folder.parent / "_sentencepiece")
-    tokenizer = T5TokenizerFast(vocab_file=str(sp_model), extra_ids=0, legacy=False)
+    # From the folder: transformers 5 ignores a `vocab_file` passed to the constructor (4 tokens were left).
+    tokenizer = T5TokenizerFast.from_pretrained(str(sp_model.parent), extra_ids=0, legacy=False)
     config = T5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2,
                       num_heads=4, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
                       initializer_factor=1.0)
@@ -141,7 +171,7 @@ def tiny_whisper(folder: Path, seed: int = 0, multilingual: bool = False, timest
     import torch
     from transformers import (GenerationConfig, WhisperConfig, WhisperFeatureExtractor,
                               WhisperForConditionalGeneration, WhisperProcessor, WhisperTokenizer)
-    from transformers.models.whisper.tokenization_whisper import bytes_to_unicode
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
 
     folder.mkdir(parents=True, exist_ok=True)
     byte_tokens = list(bytes_to_unicode().values())

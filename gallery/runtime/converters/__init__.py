@@ -53,3 +53,8 @@ def converter_fingerprint(name: str) -> str:
     module = inspect.getmodule(fn)
     source = inspect.getsource(module) if module is not None else inspect.getsource(fn)
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+def converter_module(name: str) -> str:
+    """Return the module that registers the converter: the exporter imports it to find the converter there."""
+    return get_converter(name).__module__

@@ -1,0 +1,91 @@
+"""Entry point of the exporter environment: run one build job and write its result as JSON.
+
+`python -m gallery.runtime.exporter.worker JOB.json RESULT.json`, started by `gallery.runtime.exporter.client`
+with `.venv-export`'s Python. Progress goes to stderr as `progress: <message>` lines; anything else on stderr is
+the libraries' own log, shown when a job fails. The exit status is 0 only when RESULT.json was written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import warnings
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+# The distributions whose versions decide what an export contains: they key the export cache.
+TOOL_DISTRIBUTIONS = ("optimum", "optimum-onnx", "onnx", "onnxruntime", "transformers", "torch", "tokenizers",
+                      "openvino", "nncf")
+
+
+def progress(message: str) -> None:
+    """Tell the serving process which step runs now."""
+    print(f"progress: {message}", file=sys.stderr, flush=True)
+
+
+def tool_versions() -> dict[str, str]:
+    """Return the versions of the exporter's tools that shape an export."""
+    versions = {}
+    for name in TOOL_DISTRIBUTIONS:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def run(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one job and return its result (what the step reports)."""
+    op = job["op"]
+    if op == "versions":
+        return {"versions": tool_versions(), "python": sys.version.split()[0], "executable": sys.executable}
+    # Imported here: the `versions` job must stay fast and work even where a tool is broken.
+    from gallery.runtime.exporter import steps
+
+    src, dst = Path(job["src"]), Path(job["dst"])
+    started = time.perf_counter()
+    if op == "convert":
+        progress(f"converting {src.name} with {job['converter']}")
+        steps.convert_source(job["converter"], job.get("module"), src, dst)
+        result: dict[str, Any] = {}
+    elif op == "export":
+        progress(f"exporting with optimum {job['ort_class']} to ONNX")
+        result = steps.export(job["ort_class"], src, dst, bool(job.get("merge")), job.get("extras", []))
+    elif op == "export-openvino":
+        progress(f"exporting with optimum {job['ort_class']} and converting to OpenVINO IR")
+        result = steps.export_openvino(job["ort_class"], src, dst, job.get("extras", []))
+    elif op == "quantize-dynamic":
+        progress(f"quantizing to dynamic int8 ({job['config']})")
+        result = {"files": steps.quantize_dynamic(src, dst, job["config"])}
+    elif op == "quantize-blockwise":
+        progress(f"quantizing {', '.join(job['files'])} to block-wise int8")
+        result = {"files": steps.quantize_blockwise(src, dst, job["files"])}
+    elif op == "compress-openvino":
+        progress("compressing OpenVINO weights to int8 (NNCF)")
+        result = {"files": steps.compress_openvino(src, dst)}
+    else:
+        raise ValueError(f"unknown exporter job {op!r}")
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def main(argv: list[str]) -> int:
+    """Read the job file, run it, write the result file."""
+    if len(argv) != 2:
+        print("usage: python -m gallery.runtime.exporter.worker JOB.json RESULT.json", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # Tracing warnings from torch.onnx fill the log without telling the user anything they can act on.
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", module="torch")
+    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    result = run(job)
+    Path(argv[1]).write_text(json.dumps(result, default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
