@@ -82,7 +82,7 @@ def create_app(config: ServeConfig) -> tuple[FastAPI, GalleryService]:
     service = GalleryService(index, registry, config.cache_dir)
     service.feedback = FeedbackStore(config.data_dir / FEEDBACK_FILE)  # opened on first use (serve opens it early)
     app = FastAPI(title="OpenModels Gallery API", version=__version__, openapi_url="/api/openapi.json",
-                  docs_url="/api/docs", redoc_url=None, root_path=config.root_path)
+                  docs_url="/api/docs", redoc_url=None)  # the root path is uvicorn's (serve), as FastAPI asks
     # --auth is one middleware around everything (below); the API guard is the per-client rate limit.
     guard = rate_limit_guard(RateLimiter(config.rate_limit)) if config.rate_limit else None
     app.include_router(build_api(service, guard))

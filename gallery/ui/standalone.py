@@ -22,6 +22,7 @@ from gallery.service import GalleryService
 from gallery.ui.layout import build_single
 
 logger = logging.getLogger(__name__)
+MOUNT = "/demo"  # where the standalone pages live, below the gallery's root path
 
 
 class StandalonePages:
@@ -34,11 +35,24 @@ class StandalonePages:
         self._lock = asyncio.Lock()
         self._lifespans = contextlib.AsyncExitStack()
 
-    def _entry(self, scope: Scope) -> DemoEntry | None:
-        # Starlette keeps the full path in a mounted app's scope and the mount prefix in root_path.
+    @staticmethod
+    def _relative(scope: Scope) -> tuple[str, Scope]:
+        """Return the path below `/demo` and a scope whose path starts with its root_path, as Starlette routes it.
+
+        Starlette keeps the full path in a mounted app's scope and the mount prefix in root_path. Behind a proxy
+        that strips `--root-path` (say /gallery), the path is `/demo/...` while root_path is `/gallery/demo`:
+        the page's own routes would not match, so the scope is given the path the root_path implies.
+        """
         path = scope.get("path", "")
         root = scope.get("root_path", "")
-        relative = path[len(root):] if root and path.startswith(root) else path
+        if root and path.startswith(root):
+            return path[len(root):], scope
+        relative = path[len(MOUNT):] if path.startswith(MOUNT + "/") else path
+        if not root:
+            return relative, scope
+        return relative, {**scope, "path": root + relative, "raw_path": (root + relative).encode("utf-8")}
+
+    def _entry(self, relative: str) -> DemoEntry | None:
         pieces = [p for p in relative.split("/") if p]
         if len(pieces) < 2:
             return None
@@ -49,7 +63,11 @@ class StandalonePages:
             if entry.id not in self.pages:
                 host = FastAPI()
                 blocks, i18n = build_single(self.service, entry)
-                gr.mount_gradio_app(host, blocks, path=f"/{entry.id}", i18n=i18n, **self.mount_options)
+                options = dict(self.mount_options)
+                if options.get("root_path"):
+                    # Gradio puts its app's root_path in the scope: behind a proxy it must be the page's own.
+                    options["root_path"] = f"{options['root_path']}{MOUNT}/{entry.id}"
+                gr.mount_gradio_app(host, blocks, path=f"/{entry.id}", i18n=i18n, **options)
                 # The app is already serving: run the Gradio startup (queue workers) that a lifespan would.
                 await self._lifespans.enter_async_context(host.router.lifespan_context(host))
                 self.pages[entry.id] = host
@@ -60,7 +78,8 @@ class StandalonePages:
         """Serve a standalone page, building it first if needed; 404 for anything that is not a demo."""
         if scope["type"] == "lifespan":
             return
-        entry = self._entry(scope)
+        relative, scope = self._relative(scope)
+        entry = self._entry(relative)
         if entry is None:
             if scope["type"] == "http":
                 await JSONResponse({"detail": "no such demo page"}, status_code=404)(scope, receive, send)
@@ -76,7 +95,7 @@ class StandalonePages:
 def add_standalone_pages(app: FastAPI, service: GalleryService, mount_options: dict[str, Any]) -> StandalonePages:
     """Mount the lazily built standalone pages at `/demo` and stop them when the app shuts down."""
     pages = StandalonePages(service, mount_options)
-    app.mount("/demo", pages)
+    app.mount(MOUNT, pages)
     previous: Callable[[FastAPI], Any] = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
