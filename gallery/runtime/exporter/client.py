@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
 import collections
 import functools
 import json
 import logging
 import os
+import queue
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,6 +26,7 @@ SOURCE_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_VENV = SOURCE_ROOT / ".venv-export"
 ENV_PYTHON = "OPENMODELS_EXPORTER_PYTHON"
 ENV_TIMEOUT = "OPENMODELS_EXPORT_TIMEOUT"
+ENV_IDLE = "OPENMODELS_EXPORTER_IDLE"
 # Passed through to the exporter; everything else (tokens, cloud keys, proxies' credentials) stays out.
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
               "SOURCE_DATE_EPOCH")
@@ -42,7 +47,7 @@ def exporter_python() -> Path:
     return Path(configured).expanduser() if configured else DEFAULT_VENV / "bin" / "python"
 
 
-def exporter_env(cache_dir: Path | None = None) -> dict[str, str]:
+def exporter_env() -> dict[str, str]:
     """Return the exporter's environment: offline, no Hugging Face token, the gallery's source on the path."""
     env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
     env.update({
@@ -56,50 +61,107 @@ def exporter_env(cache_dir: Path | None = None) -> dict[str, str]:
         "DO_NOT_TRACK": "1",
     })
     # A Hugging Face home of its own, so a token saved by `huggingface-cli login` is not read either.
-    hf_home = (cache_dir or Path(tempfile.gettempdir())) / "exporter-hf-home"
-    env["HF_HOME"] = str(hf_home)
+    env["HF_HOME"] = str(Path(tempfile.gettempdir()) / "openmodels-exporter-hf-home")
     return env
 
 
-def _timeout() -> float:
+def _seconds(name: str, default: float) -> float:
     try:
-        return float(os.environ.get(ENV_TIMEOUT, "1800"))
+        return float(os.environ.get(name, default))
     except ValueError:
-        return 1800.0
+        return default
 
 
-def run_job(job: dict[str, Any], progress: Progress | None = None, cache_dir: Path | None = None) -> dict[str, Any]:
-    """Run one job in the exporter environment; return its result or raise ExportError with the log's end."""
+class Worker:
+    """One exporter process serving jobs in turn (imports once); it exits by itself when idle."""
+
+    def __init__(self, python: Path, env: dict[str, str], idle: float) -> None:
+        self.process = subprocess.Popen(
+            [str(python), "-m", "gallery.runtime.exporter.worker", "--serve", "--idle", str(idle)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace",
+            env=env, cwd=tempfile.gettempdir())
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.idle = idle
+        self.last_job = time.monotonic()
+        threading.Thread(target=self._read, daemon=True, name="exporter-stderr").start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)  # end of stream: the process has gone
+
+    def usable(self) -> bool:
+        """Return whether the process runs and will still be there for a job sent now (not about to idle out)."""
+        return self.process.poll() is None and time.monotonic() - self.last_job < self.idle - 5
+
+    def run(self, job_file: Path, result_file: Path, progress: Progress | None, timeout: float) -> tuple[bool, str]:
+        """Send one job; relay its progress; return (succeeded, the end of its log)."""
+        assert self.process.stdin is not None
+        tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
+        self.process.stdin.write(json.dumps({"job": str(job_file), "result": str(result_file)}) + "\n")
+        self.process.stdin.flush()
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                if line is None:
+                    tail.append(f"(the exporter process ended, exit {self.process.wait()})")
+                    return False, "\n".join(tail)
+                if line.startswith("progress: "):
+                    if progress:
+                        progress(line.removeprefix("progress: "))
+                elif line.startswith("done: "):
+                    return line == "done: ok", "\n".join(tail)
+                elif line:
+                    tail.append(line)
+        except queue.Empty:
+            self.stop()
+            raise ExportError(f"exporter job ran past {timeout:.0f} s and was stopped") from None
+        finally:
+            self.last_job = time.monotonic()
+
+    def stop(self) -> None:
+        """End the process."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+_workers: dict[str, Worker] = {}
+_workers_lock = threading.Lock()
+
+
+def _stop_workers() -> None:
+    for worker in _workers.values():
+        worker.stop()
+
+
+atexit.register(_stop_workers)
+
+
+def run_job(job: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
+    """Run one job in the exporter environment; return its result or raise ExportError with the log's end.
+
+    Jobs run one at a time in one exporter process, which is started on demand and exits after
+    `$OPENMODELS_EXPORTER_IDLE` seconds (default 120) without a job, so a serving gallery holds no exporter.
+    """
     python = exporter_python()
     if not python.exists():
         raise ExporterMissing(
             f"the exporter environment is not installed ({python} does not exist): run `make install-exporter`, "
             f"or point {ENV_PYTHON} at a Python with deploy/exporter/requirements.txt installed")
-    with tempfile.TemporaryDirectory(prefix="openmodels-job-") as tmp:
+    with _workers_lock, tempfile.TemporaryDirectory(prefix="openmodels-job-") as tmp:
         job_file, result_file = Path(tmp) / "job.json", Path(tmp) / "result.json"
         job_file.write_text(json.dumps(job, default=str), encoding="utf-8")
-        command = [str(python), "-m", "gallery.runtime.exporter.worker", str(job_file), str(result_file)]
-        tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, text=True, errors="replace",
-                                   env=exporter_env(cache_dir), cwd=tmp)
-        assert process.stderr is not None
-        try:
-            for line in process.stderr:
-                line = line.rstrip()
-                if line.startswith("progress: "):
-                    if progress:
-                        progress(line.removeprefix("progress: "))
-                elif line:
-                    tail.append(line)
-            code = process.wait(timeout=_timeout())
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise ExportError(f"exporter job {job['op']} ran past {_timeout():.0f} s and was stopped") from None
-        if code != 0 or not result_file.exists():
-            last = "\n".join(tail) or "(no output)"
-            raise ExportError(f"exporter job {job['op']} failed (exit {code}):\n{last}")
+        worker = _workers.get(str(python))
+        if worker is None or not worker.usable():
+            if worker is not None:
+                worker.stop()
+            worker = _workers[str(python)] = Worker(python, exporter_env(), _seconds(ENV_IDLE, 120.0))
+        ok, tail = worker.run(job_file, result_file, progress, _seconds(ENV_TIMEOUT, 1800.0))
+        if not ok or not result_file.exists():
+            raise ExportError(f"exporter job {job['op']} failed:\n{tail or '(no output)'}")
         return json.loads(result_file.read_text(encoding="utf-8"))
 
 

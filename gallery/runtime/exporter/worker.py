@@ -1,16 +1,21 @@
-"""Entry point of the exporter environment: run one build job and write its result as JSON.
+"""Entry point of the exporter environment: run build jobs and write their results as JSON.
 
-`python -m gallery.runtime.exporter.worker JOB.json RESULT.json`, started by `gallery.runtime.exporter.client`
-with `.venv-export`'s Python. Progress goes to stderr as `progress: <message>` lines; anything else on stderr is
-the libraries' own log, shown when a job fails. The exit status is 0 only when RESULT.json was written.
+`python -m gallery.runtime.exporter.worker --serve`, started by `gallery.runtime.exporter.client` with
+`.venv-export`'s Python, reads one request per line on stdin (`{"job": JOB.json, "result": RESULT.json}`), runs it
+and ends it with a `done: ok` or `done: error` line on stderr. Progress goes to stderr as `progress: <message>`
+lines; anything else on stderr is the libraries' own log, shown when a job fails. One process serves many jobs, so
+Optimum, transformers and torch are imported once (about 5 s each time on 2 cores); it exits after `--idle`
+seconds without a job. `python -m gallery.runtime.exporter.worker JOB.json RESULT.json` runs a single job.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import select
 import sys
 import time
+import traceback
 import warnings
 from importlib import metadata
 from pathlib import Path
@@ -72,18 +77,47 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def run_files(job_file: Path, result_file: Path) -> None:
+    """Run the job in one file and write its result to the other."""
+    job = json.loads(job_file.read_text(encoding="utf-8"))
+    result = run(job)
+    result_file.write_text(json.dumps(result, default=str), encoding="utf-8")
+
+
+def serve(idle_seconds: float) -> int:
+    """Run jobs from stdin, one request per line, until stdin closes or no job comes for `idle_seconds`."""
+    while True:
+        ready, _, _ = select.select([sys.stdin], [], [], idle_seconds)
+        if not ready:
+            return 0
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        try:
+            request = json.loads(line)
+            run_files(Path(request["job"]), Path(request["result"]))
+        # Each job is a boundary: its failure (any library's exception) is reported and the worker serves on.
+        except Exception:  # noqa: BLE001
+            traceback.print_exc(file=sys.stderr)
+            print("done: error", file=sys.stderr, flush=True)
+        else:
+            print("done: ok", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str]) -> int:
-    """Read the job file, run it, write the result file."""
-    if len(argv) != 2:
-        print("usage: python -m gallery.runtime.exporter.worker JOB.json RESULT.json", file=sys.stderr)
-        return 2
+    """Serve jobs from stdin (`--serve [--idle S]`), or run the one job in JOB.json into RESULT.json."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     # Tracing warnings from torch.onnx fill the log without telling the user anything they can act on.
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", module="torch")
-    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    result = run(job)
-    Path(argv[1]).write_text(json.dumps(result, default=str), encoding="utf-8")
+    if argv[:1] == ["--serve"]:
+        idle = float(argv[2]) if argv[1:2] == ["--idle"] and len(argv) > 2 else 120.0
+        return serve(idle)
+    if len(argv) != 2:
+        print("usage: python -m gallery.runtime.exporter.worker (--serve [--idle S] | JOB.json RESULT.json)",
+              file=sys.stderr)
+        return 2
+    run_files(Path(argv[0]), Path(argv[1]))
     return 0
 
 
