@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from gallery import __version__
-from gallery.discovery import DEFAULT_DEMOS_DIR, discover
+from gallery.discovery import default_demos_dir, discover
 from gallery.feedback.export import add_parser as add_feedback_parser
 from gallery.runtime.housekeeping import add_parser as add_cache_parser
 from gallery.runtime.housekeeping import cmd_cache
@@ -38,7 +38,8 @@ def _embed_origins(value: str) -> tuple[str, ...]:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--demos-dir", type=Path, default=DEFAULT_DEMOS_DIR, help="folder holding <sector>/<slug> demos")
+    parser.add_argument("--demos-dir", type=Path, default=default_demos_dir(),
+                        help="folder holding <sector>/<slug> demos (default: demos/ of the checkout you are in)")
 
 
 def build_parser() -> argparse.ArgumentParser:

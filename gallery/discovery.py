@@ -18,7 +18,33 @@ from gallery.manifest import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DEMOS_DIR = Path(__file__).resolve().parent.parent / "demos"
+PACKAGE_DEMOS_DIR = Path(__file__).resolve().parent.parent / "demos"
+PROJECT_NAME = 'name = "openmodels-gallery"'
+
+
+def checkout_demos_dir(start: Path | None = None) -> Path | None:
+    """Return the `demos/` of the OpenModels checkout that holds `start` (the working directory), if any.
+
+    A contributor may have several checkouts (a fork, a review copy) and one installed `gallery` command: the
+    checkout they stand in is the one they mean, not the one the command was installed from.
+    """
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        project = folder / "pyproject.toml"
+        try:
+            if (folder / "demos").is_dir() and PROJECT_NAME in project.read_text(encoding="utf-8"):
+                return folder / "demos"
+        except OSError:
+            continue
+    return None
+
+
+def default_demos_dir() -> Path:
+    """Return the demos folder a command means by default: the working checkout's, else the installed one's."""
+    return checkout_demos_dir() or PACKAGE_DEMOS_DIR
+
+
+DEFAULT_DEMOS_DIR = PACKAGE_DEMOS_DIR  # the installed package's own demos (library callers, tests)
 
 
 @dataclass

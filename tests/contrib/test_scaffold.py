@@ -110,3 +110,23 @@ def test_template_manifest_shows_every_field_with_a_comment() -> None:
 def test_template_is_found_for_any_tree(tmp_path: Path) -> None:
     assert template_dir(tmp_path) == TEMPLATE
     assert (TEMPLATE / "examples.csv").read_text(encoding="utf-8").startswith("text,label\n")
+
+
+def test_new_writes_into_the_checkout_you_stand_in(tmp_path: Path) -> None:
+    """A second checkout (a fork) gets the new demo, not the checkout the `gallery` command was installed from."""
+    import os
+    import subprocess
+    import sys
+
+    from gallery.discovery import PACKAGE_DEMOS_DIR
+
+    fork = tmp_path / "fork"
+    (fork / "demos").mkdir(parents=True)
+    (fork / "pyproject.toml").write_text('[project]\nname = "openmodels-gallery"\n', encoding="utf-8")
+    (fork / "demos" / "education").mkdir()
+    inside = fork / "demos" / "education"
+    done = subprocess.run([sys.executable, "-m", "gallery", "new", "education/fork-only-demo"], cwd=inside,
+                          capture_output=True, text=True, timeout=120, env={**os.environ})
+    assert done.returncode == 0, done.stderr
+    assert (fork / "demos" / "education" / "fork-only-demo" / "demo.yaml").is_file()
+    assert not (PACKAGE_DEMOS_DIR / "education" / "fork-only-demo").exists()
