@@ -69,6 +69,8 @@ class InputSpec(_Strict):
     maximum: float | None = None
     step: float | None = None
     choices: list[str] | None = None
+    choice_labels: dict[str, Bilingual] | None = Field(
+        None, description="what each choice shows, in both languages (the value sent stays the choice)")
     max_seconds: float | None = Field(None, gt=0, description="audio duration limit")
     max_pixels: int | None = Field(None, gt=0, description="image size limit (width x height)")
     max_bytes: int | None = Field(None, gt=0, description="upload size limit")
@@ -78,6 +80,10 @@ class InputSpec(_Strict):
     def _type_rules(self) -> "InputSpec":
         if self.type == "choice" and not self.choices:
             raise ValueError("a `choice` input needs `choices`")
+        if self.choice_labels is not None:
+            unknown = sorted(set(self.choice_labels) - set(self.choices or []))
+            if unknown:
+                raise ValueError(f"choice_labels names values that are not choices: {', '.join(unknown)}")
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError("minimum is greater than maximum")
         return self

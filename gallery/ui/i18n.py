@@ -75,6 +75,8 @@ def build_i18n(index: DemoIndex) -> gr.I18n:
             texts["disclaimer"] = manifest.disclaimer
         for spec in manifest.inputs:
             texts[f"in.{spec.name}"] = spec.label
+            for value, label in (spec.choice_labels or {}).items():
+                texts[f"in.{spec.name}.choice.{value}"] = label
         for spec in manifest.outputs:
             texts[f"out.{spec.name}"] = spec.label
         for part, text in texts.items():

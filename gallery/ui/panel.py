@@ -79,7 +79,11 @@ def input_component(demo_id: str, spec: InputSpec, i18n: gr.I18n) -> gr.componen
         return gr.Number(label=label, value=spec.default, minimum=spec.minimum, maximum=spec.maximum,
                          precision=0 if integer else None, elem_classes=classes)
     if spec.type == "choice":
-        return gr.Dropdown(choices=spec.choices, value=spec.default, label=label, elem_classes=classes)
+        # (shown, value) pairs: Gradio 6.19+ translates the shown names again when the language changes.
+        labels = spec.choice_labels or {}
+        choices = [(i18n(demo_key(demo_id, f"in.{spec.name}.choice.{c}")), c) if c in labels else (c, c)
+                   for c in spec.choices or []]
+        return gr.Dropdown(choices=choices, value=spec.default, label=label, elem_classes=classes)
     if spec.type == "checkbox":
         return gr.Checkbox(value=bool(spec.default), label=label, elem_classes=classes)
     if spec.type == "image":

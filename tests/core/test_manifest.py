@@ -101,3 +101,29 @@ def test_invalid_yaml_is_reported_as_file_problem(tmp_path: Path) -> None:
     assert info.value.problems[0].field == "(file)"
     assert "invalid YAML" in info.value.problems[0].message
     assert str(path) in str(info.value)
+
+
+def _with_choice(labels: dict) -> dict:
+    choice = {"name": "tone", "type": "choice", "label": {"en": "Tone", "zh": "语气"}, "choices": ["calm", "firm"],
+              "default": "calm", "choice_labels": labels}
+    return {**GOOD, "inputs": [*GOOD["inputs"], choice]}
+
+
+def test_choice_labels_are_shown_in_the_chosen_language(tmp_path: Path) -> None:
+    from gallery.discovery import discover
+    from gallery.ui.i18n import build_i18n, demo_key
+
+    write(tmp_path, _with_choice({"calm": {"en": "Calm", "zh": "平和"}}))
+    (tmp_path / "finance" / "tiny" / "app.py").write_text("def predict(ctx, message, tone):\n    return {}\n")
+    i18n = build_i18n(discover(tmp_path))
+    key = demo_key("finance/tiny", "in.tone.choice.calm")
+    assert i18n.translations["en"][key] == "Calm" and i18n.translations["zh"][key] == "平和"
+
+
+@pytest.mark.parametrize("labels,fragment", [
+    ({"loud": {"en": "Loud", "zh": "大声"}}, "inputs[1] choice_labels names values that are not choices: loud"),
+    ({"calm": {"en": "Calm"}}, "inputs[1].choice_labels.calm.zh Field required"),
+])
+def test_choice_labels_errors_name_the_field(tmp_path: Path, labels: dict, fragment: str) -> None:
+    found = problems(tmp_path, _with_choice(labels))
+    assert any(fragment in f"{field} {message}" for field, message in found), found
