@@ -216,7 +216,7 @@ class TorchTextEmbedder(Guarded):
 
 
 class PipelineModel(Guarded):
-    """A transformers pipeline over an ORT (or torch) model, callable like the pipeline itself.
+    """A transformers pipeline over a PyTorch model (the `torch` baselines), callable like the pipeline itself.
 
     Each concurrency slot gets its own pipeline (own tokenizer copy, shared model), because a fast tokenizer
     raises "Already borrowed" when two threads change its padding settings at once; ONNX Runtime sessions and

@@ -317,7 +317,7 @@ def convert(src: Path, dst: Path) -> None:
 def _write_configs(dst: Path, config: dict[str, Any], generation: dict[str, Any]) -> None:
     from transformers import GenerationConfig, WhisperConfig
 
-    # `architectures` as transformers writes it for a saved model: optimum-intel's export reads it.
+    # `architectures` as transformers writes it for a saved model (exporters read it to pick the model class).
     WhisperConfig(**config, architectures=["WhisperForConditionalGeneration"]).save_pretrained(str(dst))
     GenerationConfig(**generation).save_pretrained(str(dst))
 
