@@ -233,6 +233,10 @@ def _standard_ui(service: GalleryService, entry: DemoEntry, manifest: Manifest,
         # The examples table does not translate I18n keys in its column headers: show both languages.
         labels = {id(c): f"{spec.label.en} / {spec.label.zh}" for c, spec in zip(inputs, manifest.inputs)}
         examples.dataset.headers = [labels.get(id(c), "") for c in examples.dataset._components]
+        # Nor does it translate a choice's display name (it would print the I18n key): it shows the value.
+        for props in examples.dataset.component_props:
+            if isinstance(props.get("choices"), list):
+                props["choices"] = [(value, value) for _, value in props["choices"]]
     demo_id = entry.id
 
     def run_demo(*values: Any, progress: gr.Progress = gr.Progress()) -> dict[str, Any]:
