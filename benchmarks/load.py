@@ -9,6 +9,11 @@ errors by kind (must be 0), the server's peak RSS and peak thread count.
 Run against a server you started (`gallery run`, then `--url http://127.0.0.1:7860 --pid PID`), or let
 the script start one: `python -m benchmarks.load --clients 32 --duration 60 [--demo ID ...] [--json PATH]`.
 The server should run with the rate limit off (`OPENMODELS_RATE_LIMIT=0`), since all clients share one IP.
+
+`--flood` measures admission control instead: 24 (`--flood-requests`) concurrent JSON requests hit one heavy
+demo (`--heavy`, default healthcare/clinical-dictation with its first example) while one client calls a light
+demo (`--light`, default finance/banking-intent) in a loop. Reported: requests accepted, refused with 503 and
+Retry-After, the longest wait of an accepted request, and the light demo's p95 before and during the flood.
 """
 
 from __future__ import annotations
@@ -203,7 +208,7 @@ def warm_up(url: str, calls: list[Call]) -> None:
         httpx.post(f"{url}/api/demos/{call.demo_id}", json=call.body, timeout=600)
 
 
-def _start_server(demos_dir: Path) -> tuple[subprocess.Popen, str]:
+def _start_server(demos_dir: Path, *options: str) -> tuple[subprocess.Popen, str]:
     import tempfile
 
     from gallery.devserver import launch_gallery
@@ -211,7 +216,107 @@ def _start_server(demos_dir: Path) -> tuple[subprocess.Popen, str]:
     # A throwaway data dir: the load test must not write feedback databases into the user's data dir.
     env = {"OPENMODELS_RATE_LIMIT": "0",
            "OPENMODELS_DATA": os.environ.get("OPENMODELS_DATA") or tempfile.mkdtemp(prefix="openmodels-load-")}
-    return launch_gallery(demos_dir, log=None, env=env, ready_path="/api/demos", timeout=300)
+    return launch_gallery(demos_dir, *options, log=None, env=env, ready_path="/api/demos", timeout=300)
+
+
+def _light_loop(url: str, call: Call, stop: threading.Event, tally: Tally, channel: str = "json") -> None:
+    """Call the light demo back to back until `stop` is set, recording each latency (or error)."""
+    import httpx
+
+    with httpx.Client(timeout=600) as http:
+        while not stop.is_set():
+            started = time.perf_counter()
+            try:
+                response = http.post(f"{url}/api/demos/{call.demo_id}", json=call.body)
+            except httpx.HTTPError as exc:
+                tally.error(f"light {call.demo_id}: {type(exc).__name__}")
+                continue
+            if response.status_code == 200:
+                tally.ok(channel, time.perf_counter() - started)
+            else:
+                tally.error(f"light {call.demo_id}: HTTP {response.status_code}")
+
+
+def run_flood(url: str, heavy: Call, light: Call, requests: int = 24, baseline_s: float = 5.0) -> dict[str, Any]:
+    """Flood `heavy` with `requests` concurrent calls while `light` is called in a loop; return the figures."""
+    import httpx
+
+    before, during = Tally(), Tally()
+    stop = threading.Event()
+    timer = threading.Timer(baseline_s, stop.set)
+    timer.start()
+    _light_loop(url, light, stop, before)  # the light demo alone, for comparison
+    outcomes: list[dict[str, Any]] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(requests)
+
+    def flood_one() -> None:
+        with httpx.Client(timeout=600) as http:
+            barrier.wait()  # all at once
+            started = time.perf_counter()
+            response = http.post(f"{url}/api/demos/{heavy.demo_id}", json=heavy.body)
+            outcome = {"status": response.status_code, "seconds": time.perf_counter() - started,
+                       "retry_after": response.headers.get("retry-after")}
+        with lock:
+            outcomes.append(outcome)
+
+    stop = threading.Event()
+    light_thread = threading.Thread(target=_light_loop, args=(url, light, stop, during), daemon=True)
+    flood = [threading.Thread(target=flood_one, daemon=True) for _ in range(requests)]
+    started = time.monotonic()
+    light_thread.start()
+    for thread in flood:
+        thread.start()
+    for thread in flood:
+        thread.join()
+    elapsed = time.monotonic() - started
+    stop.set()
+    light_thread.join()
+    accepted = [o for o in outcomes if o["status"] == 200]
+    refused = [o for o in outcomes if o["status"] == 503 and o["retry_after"]]
+    retry = sorted(int(o["retry_after"]) for o in refused)
+
+    def ms(values: list[float], q: float) -> float:
+        return round(_percentile(values, q) * 1000, 1)
+
+    return {
+        "heavy": heavy.demo_id, "light": light.demo_id, "requests": requests, "flood_s": round(elapsed, 2),
+        "accepted": len(accepted), "refused": len(refused),
+        "other": dict(Counter(str(o["status"]) for o in outcomes if o not in accepted and o not in refused)),
+        "longest_wait_ms": ms([o["seconds"] for o in accepted], 100),
+        "accepted_p50_ms": ms([o["seconds"] for o in accepted], 50),
+        "refusal_p95_ms": ms([o["seconds"] for o in refused], 95),
+        "retry_after_s": [retry[0], retry[-1]] if retry else None,
+        "light_before": {"requests": len(before.latencies["json"]), "p50_ms": ms(before.latencies["json"], 50),
+                         "p95_ms": ms(before.latencies["json"], 95)},
+        "light_during": {"requests": len(during.latencies["json"]), "p50_ms": ms(during.latencies["json"], 50),
+                         "p95_ms": ms(during.latencies["json"], 95)},
+        "light_errors": dict(before.errors + during.errors),
+    }
+
+
+def _light_figures(figures: dict[str, Any]) -> str:
+    """Return a light-demo summary as `p50 / p95 ms (n=…)`."""
+    return f"{figures['p50_ms']} / {figures['p95_ms']} ms (n={figures['requests']})"
+
+
+def format_flood(report: dict[str, Any]) -> str:
+    """Return the flood figures as a markdown table."""
+    low_high = report["retry_after_s"]
+    rows = [
+        ("heavy demo", f"{report['heavy']} ({report['requests']} concurrent requests)"),
+        ("accepted (200)", report["accepted"]),
+        ("refused (503 with Retry-After)", (f"{report['refused']}, Retry-After {low_high[0]}-{low_high[1]} s"
+                                            if low_high else report["refused"])),
+        ("other answers", report["other"] or "none"),
+        ("refusal time p95", f"{report['refusal_p95_ms']} ms"),
+        ("accepted: p50 / longest wait", f"{report['accepted_p50_ms']} ms / {report['longest_wait_ms']} ms"),
+        ("light demo", report["light"]),
+        ("light p50 / p95 alone", _light_figures(report["light_before"])),
+        ("light p50 / p95 during the flood", _light_figures(report["light_during"])),
+        ("light errors", report["light_errors"] or "none"),
+    ]
+    return "\n".join(["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -241,18 +346,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", action=argparse.BooleanOptionalAction, default=True,
                         help="call every demo once before timing (loads the models)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--flood", action="store_true", help="measure admission control (see above)")
+    parser.add_argument("--heavy", default="healthcare/clinical-dictation", help="the demo to flood")
+    parser.add_argument("--light", default="finance/banking-intent", help="the demo called during the flood")
+    parser.add_argument("--flood-requests", type=int, default=24, help="concurrent requests to the heavy demo")
     args = parser.parse_args(argv)
-    calls = build_calls(args.demos_dir, args.demo)
+    wanted = [args.heavy, args.light] if args.flood else args.demo
+    calls = build_calls(args.demos_dir, wanted)
     process = None
     url, pid = args.url, args.pid
     if url is None:
-        process, url = _start_server(args.demos_dir)
+        process, url = _start_server(args.demos_dir, *(f"--demo={d}" for d in wanted))
         pid = process.pid
     try:
         if args.warmup:
             warm_up(url, calls)
-        report = run_load(url, calls, clients=args.clients, duration=args.duration, pid=pid)
-        print(format_report(report), flush=True)
+        if args.flood:
+            by_id = {c.demo_id: c for c in calls}
+            report = run_flood(url, by_id[args.heavy], by_id[args.light], requests=args.flood_requests)
+            print(format_flood(report), flush=True)
+            report["errors"] = sum(report["light_errors"].values()) + sum(report["other"].values())
+        else:
+            report = run_load(url, calls, clients=args.clients, duration=args.duration, pid=pid)
+            print(format_report(report), flush=True)
     finally:
         if process is not None:
             process.terminate()

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
+import mimetypes
 import time
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from gallery.admission import demo_concurrency
 from gallery.discovery import DemoEntry
 from gallery.errors import InputError, ModelUnavailableError
+from gallery.limits import LIMITS, Limits
 from gallery.manifest import InputSpec, Manifest
+from gallery.metrics import counted
 from gallery.service import DemoFailure, DemoNotFound, DemoUnavailable, GalleryService
 
 logger = logging.getLogger(__name__)
@@ -22,13 +28,41 @@ logger = logging.getLogger(__name__)
 Guard = Callable[[Request], Awaitable[None]]
 
 
-def _input_schema(spec: InputSpec) -> dict[str, Any]:
-    """Return the JSON schema of one input as the API accepts it."""
+FILE_TYPES = ("image", "audio", "file")
+_FILE_WHAT = {"image": "An image", "audio": "An audio recording", "file": "A file"}
+
+
+class ErrorDetail(BaseModel):
+    """Why a request was refused: one readable sentence, naming the input when one is at fault."""
+
+    detail: str
+
+
+# The refusals every demo operation can answer, documented once (OpenAPI) and answered by run_demo below.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorDetail, "description": "Malformed body: not valid JSON, or a broken multipart form."},
+    401: {"model": ErrorDetail, "description": "Authentication required (only when the server runs with --auth "
+                                               "or --api-token)."},
+    413: {"model": ErrorDetail, "description": "The request body is larger than the server's limit."},
+    415: {"model": ErrorDetail, "description": "Not JSON, multipart or a urlencoded form."},
+    422: {"model": ErrorDetail, "description": "Invalid input; the reason names the input, e.g. "
+                                               "`message: is empty; please enter some text`."},
+    429: {"model": ErrorDetail, "description": "Rate limit exceeded; retry after the Retry-After header's seconds.",
+          "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}},
+    500: {"model": ErrorDetail, "description": "The demo failed on this input (the reason is safe to show)."},
+    503: {"model": ErrorDetail, "description": "The demo or its model is unavailable; the reason says why. Or the "
+                                               "demo is busy (its queue is full, or the wait would be longer than "
+                                               "the server allows): retry after the Retry-After header's seconds; "
+                                               "the body then also has `demo`, `reason` and `retry_after`.",
+          "headers": {"Retry-After": {"description": "seconds to wait (busy only)", "schema": {"type": "integer"}}}},
+}
+
+
+def _input_schema(spec: InputSpec, limits: Limits, local_paths: bool) -> dict[str, Any]:
+    """Return the JSON schema of one input as the API (and MCP, with `local_paths` over stdio) accepts it."""
     schema: dict[str, Any]
     if spec.type == "text":
-        schema = {"type": "string"}
-        if spec.max_chars:
-            schema["maxLength"] = spec.max_chars
+        schema = {"type": "string", "maxLength": min(spec.max_chars or limits.text_chars, limits.text_chars)}
     elif spec.type in ("number", "integer"):
         schema = {"type": spec.type}
         if spec.minimum is not None:
@@ -37,25 +71,68 @@ def _input_schema(spec: InputSpec) -> dict[str, Any]:
             schema["maximum"] = spec.maximum
     elif spec.type == "choice":
         schema = {"type": "string", "enum": list(spec.choices or [])}
+        if spec.choice_labels:
+            shown = ", ".join(f"{c} ({spec.choice_labels[c].en})" if c in spec.choice_labels else c
+                              for c in spec.choices or [])
+            schema["description"] = f"One of: {shown}."
     elif spec.type == "checkbox":
         schema = {"type": "boolean"}
     else:
-        schema = {"type": "string", "description": f"{spec.type} as a base64 data URL (data:<mime>;base64,...)"}
+        accepted = f" ({', '.join(spec.accept)})" if spec.accept else ""
+        how = "a base64 data URL (data:<mime>;base64,...)" + (" or the path of a local file" if local_paths else "")
+        limit = min(spec.max_bytes or limits.upload_bytes, limits.upload_bytes)
+        schema = {"type": "string", "description": f"{_FILE_WHAT[spec.type]}{accepted} as {how}; at most "
+                                                   f"{limit:,} bytes. URLs are not fetched."}
     schema["title"] = spec.label.en
     if spec.default is not None:
         schema["default"] = spec.default
     return schema
 
 
-def request_schema(manifest: Manifest) -> dict[str, Any]:
-    """Return the JSON schema of a demo's request body."""
+def request_schema(manifest: Manifest, limits: Limits = LIMITS, local_paths: bool = False) -> dict[str, Any]:
+    """Return the JSON schema of a demo's inputs: the JSON API's request body and the MCP tool's input schema."""
     required = [s.name for s in manifest.inputs if s.required and s.default is None]
     return {
         "type": "object",
-        "properties": {s.name: _input_schema(s) for s in manifest.inputs},
+        "properties": {s.name: _input_schema(s, limits, local_paths) for s in manifest.inputs},
         "required": required,
         "additionalProperties": False,
     }
+
+
+def multipart_schema(manifest: Manifest, limits: Limits = LIMITS) -> dict[str, Any]:
+    """Return the multipart form's schema: the JSON schema with uploads as binary parts."""
+    schema = request_schema(manifest, limits)
+    for spec in manifest.inputs:
+        if spec.type in FILE_TYPES:
+            schema["properties"][spec.name] = {"type": "string", "format": "binary", "title": spec.label.en}
+    return schema
+
+
+def result_description(manifest: Manifest) -> str:
+    """Return what a demo's JSON result holds, in words, from the manifest's output views."""
+    views = "; ".join(f"{o.label.en} ({o.type})" for o in manifest.outputs)
+    return (f"The demo's result as a JSON object, the same through the JSON API, gradio_client and MCP. "
+            f"The gallery shows it as: {views}.")
+
+
+def result_schema(manifest: Manifest) -> dict[str, Any]:
+    """Return the JSON schema of a demo's result (an object; its fields are the demo's own)."""
+    return {"type": "object", "title": f"{manifest.title.en}: result", "additionalProperties": True,
+            "description": result_description(manifest)}
+
+
+def request_example(manifest: Manifest) -> dict[str, Any] | None:
+    """Return the first manifest example as a JSON request, each file shown as a data URL to fill in."""
+    if not manifest.examples:
+        return None
+    example = dict(manifest.examples[0])
+    for spec in manifest.inputs:
+        value = example.get(spec.name)
+        if spec.type in FILE_TYPES and isinstance(value, str):
+            mime = mimetypes.guess_type(value)[0] or "application/octet-stream"
+            example[spec.name] = f"data:{mime};base64,<the base64 of {Path(value).name}>"
+    return example
 
 
 def describe(service: GalleryService, entry: DemoEntry, full: bool) -> dict[str, Any]:
@@ -68,6 +145,7 @@ def describe(service: GalleryService, entry: DemoEntry, full: bool) -> dict[str,
         "reason": status.reason,
         "backend": status.backend,
         "variant": status.variant,
+        "queue": service.admission.state(entry.id, demo_concurrency(entry.manifest)).as_dict(),  # waiting + running
         "url": f"/?demo={entry.id}",
         "api": f"/api/demos/{entry.id}",
     }
@@ -84,7 +162,7 @@ def describe(service: GalleryService, entry: DemoEntry, full: bool) -> dict[str,
         if full:
             data["manifest"] = manifest.model_dump(mode="json")
             data["models_status"] = status.models
-            data["request_schema"] = request_schema(manifest)
+            data["request_schema"] = request_schema(manifest, service.limits)
     if entry.error and full:
         data["path"] = str(entry.path)
     return data
@@ -189,7 +267,8 @@ def build_api(service: GalleryService, guard: Guard | None = None) -> APIRouter:
         raw = await _raw_inputs(request, entry.manifest, service.limits.request_bytes)
         started = time.perf_counter()
         try:
-            result = await run_in_threadpool(service.run, demo_id, raw)
+            with counted(service, demo_id, "api"):  # a Busy refusal goes on to operations.busy_response
+                result = await run_in_threadpool(service.run, demo_id, raw)
         except InputError as exc:
             raise HTTPException(422, exc.message) from None
         except (DemoUnavailable, ModelUnavailableError) as exc:
@@ -203,20 +282,32 @@ def build_api(service: GalleryService, guard: Guard | None = None) -> APIRouter:
     for entry in service.index.entries:
         if entry.manifest is None:
             continue
+        manifest = entry.manifest
+        json_body: dict[str, Any] = {"schema": request_schema(manifest, service.limits)}
+        example = request_example(manifest)
+        if example is not None:
+            json_body["example"] = example
         body = {
             "required": True,
             "content": {
-                "application/json": {"schema": request_schema(entry.manifest)},
-                "multipart/form-data": {"schema": {"type": "object", "additionalProperties": True}},
+                "application/json": json_body,
+                "multipart/form-data": {"schema": multipart_schema(manifest, service.limits)},
             },
         }
+        ok = {"description": result_description(manifest),
+              "headers": {"X-Inference-Ms": {"description": "time spent in the demo, in milliseconds",
+                                             "schema": {"type": "string"}}},
+              "content": {"application/json": {"schema": result_schema(manifest)}}}
         router.add_api_route(
             f"/demos/{entry.id}",
             _bind(run_demo, entry.sector, entry.slug),
             methods=["POST"],
-            summary=f"Run {entry.id}: {entry.manifest.title.en}",
-            operation_id=f"run_{entry.manifest.api_name.replace('-', '_')}",
+            summary=f"Run {entry.id}: {manifest.title.en}",
+            description=manifest.summary.en + (f"\n\n**Disclaimer:** {manifest.disclaimer.en}"
+                                               if manifest.disclaimer else ""),
+            operation_id=f"run_{manifest.api_name.replace('-', '_')}",
             openapi_extra={"requestBody": body},
+            responses={200: ok, **ERROR_RESPONSES},
             response_class=JSONResponse,
         )
 

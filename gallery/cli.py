@@ -1,4 +1,4 @@
-"""The `gallery` command: run, list, check, new, doctor, pull, bench, feedback."""
+"""The `gallery` command: run, mcp, list, check, new, doctor, pull, bench, feedback, cache."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from gallery import __version__
+from gallery.admission import queue_size, seconds
 from gallery.discovery import default_demos_dir, discover
 from gallery.feedback.export import add_parser as add_feedback_parser
 from gallery.runtime.housekeeping import add_parser as add_cache_parser
@@ -59,10 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sector", action="append", default=[], help="serve only this sector (repeatable)")
     run.add_argument("--demo", action="append", default=[], help="serve only this demo <sector>/<slug> (repeatable)")
     run.add_argument("--auth", metavar="USER:PASS", help="require this user and password (UI and API)")
+    run.add_argument("--api-token", metavar="TOKEN",
+                     help="also accept 'Authorization: Bearer TOKEN' (JSON API, MCP, every route), for clients that "
+                          "cannot do HTTP Basic; alone, it locks every route behind the token "
+                          "(env OPENMODELS_API_TOKEN)")
     run.add_argument("--cache-dir", type=Path, help="model/export cache (default $OPENMODELS_CACHE or ~/.cache/openmodels)")
     run.add_argument("--memory-budget", type=_size, help="unload idle models above this resident size, e.g. 6G")
     run.add_argument("--preload", action="store_true", help="load every model in the background after start-up")
     run.add_argument("--no-standalone-pages", action="store_true", help="do not mount /demo/<sector>/<slug> pages")
+    run.add_argument("--no-mcp", action="store_true", help="do not serve the MCP endpoints (/mcp, /mcp/<sector>)")
     run.add_argument("--data-dir", type=Path,
                      help="where feedback is kept (default $OPENMODELS_DATA or ~/.local/share/openmodels)")
     run.add_argument("--rate-limit", metavar="N/min",
@@ -75,6 +81,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-inputs", action="store_true", default=None,
                      help="also log request content (inputs, error messages); off by default "
                           "(env OPENMODELS_LOG_INPUTS=1)")
+    run.add_argument("--metrics", action=argparse.BooleanOptionalAction, default=True,
+                     help="serve Prometheus metrics at /metrics (default on; behind --auth unless --metrics-public)")
+    run.add_argument("--metrics-public", action="store_true",
+                     help="serve /metrics without credentials even with --auth/--api-token")
+    run.add_argument("--max-queue", type=queue_size, metavar="N",
+                     help="requests that may wait per demo; more are refused at once with 503 and Retry-After "
+                          "(default 4 x the demo's model concurrency, at least 8)")
+    run.add_argument("--max-wait", type=seconds, default=60.0, metavar="S",
+                     help="refuse a request expected to wait longer than S seconds for its demo (default 60)")
+    run.add_argument("--shutdown-timeout", type=seconds, default=30.0, metavar="S",
+                     help="on SIGTERM, give running requests up to S seconds to finish (default 30)")
+
+    mcp = sub.add_parser("mcp", help="serve every demo as an MCP tool over stdio (for AI agents on this machine)")
+    _add_common(mcp)
+    mcp.add_argument("--sector", action="append", default=[], help="serve only this sector (repeatable)")
+    mcp.add_argument("--demo", action="append", default=[], help="serve only this demo <sector>/<slug> (repeatable)")
+    mcp.add_argument("--cache-dir", type=Path,
+                     help="model/export cache (default $OPENMODELS_CACHE or ~/.cache/openmodels)")
 
     lst = sub.add_parser("list", help="list demos and their status")
     _add_common(lst)
@@ -111,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve the gallery."""
+    from gallery.auth import api_token_from_env, parse_api_token
     from gallery.logconfig import log_inputs_enabled
     from gallery.ratelimit import parse_rate, rate_from_env
     from gallery.security import embed_origins_from_env
@@ -118,6 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         auth = parse_auth(args.auth) if args.auth else None
+        api_token = parse_api_token(args.api_token) if args.api_token is not None else api_token_from_env()
         rate_limit = parse_rate(args.rate_limit) if args.rate_limit is not None else rate_from_env()
         embed_origins = args.embed_origins if args.embed_origins is not None else embed_origins_from_env()
     except ValueError as exc:
@@ -131,13 +157,38 @@ def cmd_run(args: argparse.Namespace) -> int:
         preload=args.preload, standalone_pages=not args.no_standalone_pages,
         data_dir=args.data_dir or default_data_dir(), rate_limit=rate_limit,
         log_inputs=log_inputs_enabled() if args.log_inputs is None else args.log_inputs,
-        embed_origins=embed_origins,
+        embed_origins=embed_origins, mcp=not args.no_mcp, api_token=api_token,
+        metrics=args.metrics, metrics_public=args.metrics_public, max_queue=args.max_queue, max_wait=args.max_wait,
+        shutdown_timeout=args.shutdown_timeout,
     )
     unknown = [s for s in config.select if discover(args.demos_dir, [s]).entries == []]
     if unknown:
         print(f"error: no demo or sector matches {', '.join(unknown)} (see `gallery list`)", file=sys.stderr)
         return 2
     serve(config)
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """Serve the demos as MCP tools over stdin/stdout until the client closes the stream."""
+    import anyio
+
+    from gallery.mcp_server import serve_stdio
+    from gallery.runtime.registry import ModelRegistry
+    from gallery.server import default_cache_dir
+    from gallery.service import GalleryService
+
+    select = [*args.sector, *args.demo]
+    unknown = [s for s in select if discover(args.demos_dir, [s]).entries == []]
+    if unknown:
+        print(f"error: no demo or sector matches {', '.join(unknown)} (see `gallery list`)", file=sys.stderr)
+        return 2
+    cache_dir = args.cache_dir or default_cache_dir()
+
+    def make_service() -> GalleryService:
+        return GalleryService(discover(args.demos_dir, select or None), ModelRegistry(cache_dir=cache_dir), cache_dir)
+
+    anyio.run(serve_stdio, make_service)
     return 0
 
 
@@ -248,8 +299,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args.args)
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "check": cmd_check, "new": cmd_new, "doctor": cmd_doctor,
-            "pull": cmd_pull, "bench": cmd_bench, "feedback": cmd_feedback, "cache": cmd_cache}
+COMMANDS = {"run": cmd_run, "mcp": cmd_mcp, "list": cmd_list, "check": cmd_check, "new": cmd_new,
+            "doctor": cmd_doctor, "pull": cmd_pull, "bench": cmd_bench, "feedback": cmd_feedback, "cache": cmd_cache}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,3 +19,13 @@ class InputError(ValueError):
 
 class ModelUnavailableError(RuntimeError):
     """A demo's model cannot be found, converted or loaded; the message says how to fix it."""
+
+
+class Busy(RuntimeError):
+    """A demo's queue is full or the wait would be too long: refused at once, retry after `retry_after` seconds."""
+
+    def __init__(self, demo_id: str, retry_after: int, reason: str) -> None:
+        self.demo_id = demo_id
+        self.retry_after = retry_after
+        self.reason = reason  # why, in a few words: "the queue is full (8 waiting)", "the wait would be about 75 s"
+        super().__init__(f"demo {demo_id} is busy: {reason}; try again in {retry_after} s")

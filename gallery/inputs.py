@@ -13,6 +13,8 @@ from gallery.errors import InputError
 from gallery.limits import LIMITS, Limits
 from gallery.manifest import InputSpec, Manifest
 
+# scheme://... (http, https, ftp, file, s3, ...): the gallery never fetches a URL it is given (no SSRF).
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?:;[\w=.+-]+)*;base64,(?P<data>.*)$", re.S)
 # Control characters other than tab and newlines make no sense in demo text and break some tokenizers.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -79,6 +81,9 @@ def file_bytes(spec: InputSpec, value: Any, limits: Limits, allow_paths: bool = 
             raise InputError(f"is {size:,} bytes; the upload limit is {limit:,} bytes", spec.name)
         data = path.read_bytes()
     elif isinstance(value, str):
+        if _URL.match(value.strip()):
+            raise InputError("is a URL; the gallery never fetches URLs: send the file itself as a base64 data URL "
+                             "(data:<type>;base64,...)", spec.name)
         match = _DATA_URL.match(value.strip())
         payload = match.group("data") if match else value.strip()
         if len(payload) * 3 // 4 > limit:

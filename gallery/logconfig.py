@@ -59,9 +59,29 @@ class AccessLogQueryFilter(logging.Filter):
         return True
 
 
+PROBE_PATHS = ("/healthz", "/readyz", "/metrics")
+
+
+class ProbeAccessFilter(logging.Filter):
+    """Log the operations endpoints' access lines at DEBUG: probes and scrapes every few seconds would drown the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path = args[2].partition("?")[0]
+            if path.endswith(PROBE_PATHS):
+                if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+                    return False
+                record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
 def install_access_log_filter() -> None:
-    """Attach AccessLogQueryFilter to uvicorn's access logger (idempotent) unless content logging is on."""
+    """Attach the access-log filters to uvicorn's access logger (idempotent): probes at DEBUG, and
+    AccessLogQueryFilter unless content logging is on."""
     access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, ProbeAccessFilter) for f in access.filters):
+        access.addFilter(ProbeAccessFilter())
     if log_inputs_enabled():
         return
     if not any(isinstance(f, AccessLogQueryFilter) for f in access.filters):

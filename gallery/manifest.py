@@ -132,6 +132,11 @@ class Manifest(_Strict):
         """Return the Gradio API endpoint name (`<sector>-<slug>`)."""
         return self.id.replace("/", "-")
 
+    @property
+    def tool_name(self) -> str:
+        """Return the MCP tool name (`<sector>_<slug>`, every `-` as `_`)."""
+        return self.id.replace("/", "_").replace("-", "_")
+
     @field_validator("id")
     @classmethod
     def _id_shape(cls, value: str) -> str:

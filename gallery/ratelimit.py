@@ -1,4 +1,4 @@
-"""Per-client token-bucket rate limit for the JSON API, answered with 429, a reason and Retry-After."""
+"""Per-client token-bucket rate limit for the JSON API (429, a reason and Retry-After) and MCP tool calls."""
 
 from __future__ import annotations
 
@@ -97,14 +97,19 @@ def client_key(request: Request) -> str:
     return f"{user}@{host}" if user else host
 
 
+def refusal(limiter: RateLimiter, wait: float) -> tuple[int, str]:
+    """Return (seconds to wait, the reason) for a client whose bucket is empty for `wait` more seconds."""
+    retry = max(1, math.ceil(wait))
+    return retry, f"rate limit exceeded: this API allows {limiter.rate} per client; retry in {retry} s"
+
+
 def rate_limit_guard(limiter: RateLimiter):  # type: ignore[no-untyped-def]
     """Return an API guard that answers 429 with Retry-After when the client's bucket is empty."""
 
     async def guard(request: Request) -> None:
         wait = limiter.acquire(client_key(request))
         if wait > 0:
-            retry = max(1, math.ceil(wait))
-            raise HTTPException(429, f"rate limit exceeded: this API allows {limiter.rate} per client; "
-                                     f"retry in {retry} s", headers={"Retry-After": str(retry)})
+            retry, reason = refusal(limiter, wait)
+            raise HTTPException(429, reason, headers={"Retry-After": str(retry)})
 
     return guard

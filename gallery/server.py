@@ -1,4 +1,4 @@
-"""Assemble the FastAPI app (JSON API, per-demo pages, the gallery) and serve it with uvicorn."""
+"""Assemble the FastAPI app (JSON API, MCP, per-demo pages, the gallery) and serve it with uvicorn."""
 
 from __future__ import annotations
 
@@ -14,15 +14,17 @@ from fastapi import FastAPI
 
 from gallery import __version__
 from gallery.api import build_api
-from gallery.auth import BasicAuthMiddleware, parse_auth
+from gallery.auth import BasicAuthMiddleware, api_token_from_env, parse_auth
 from gallery.discovery import DEFAULT_DEMOS_DIR, discover
 from gallery.feedback.api import build_feedback_api
 from gallery.feedback.store import FEEDBACK_FILE, FeedbackStore, default_data_dir
 from gallery.logconfig import install_access_log_filter, log_inputs_enabled, set_log_inputs
+from gallery.operations import OperationsMiddleware, install_operations
 from gallery.ratelimit import Rate, RateLimiter, rate_from_env, rate_limit_guard
 from gallery.runtime.registry import ModelRegistry
 from gallery.security import SecurityHeadersMiddleware, embed_origins_from_env
 from gallery.service import GalleryService
+from gallery.snippets import Endpoints
 from gallery.ui.bootstrap import LanguageBootstrapMiddleware
 from gallery.ui.layout import APP_CSS, HEAD_JS, build_gallery
 from gallery.ui.standalone import add_standalone_pages
@@ -56,9 +58,22 @@ class ServeConfig:
     preload: bool = False
     standalone_pages: bool = True
     data_dir: Path = field(default_factory=default_data_dir)
-    rate_limit: Rate | None = field(default_factory=rate_from_env)  # per client, JSON API only; None: off
+    rate_limit: Rate | None = field(default_factory=rate_from_env)  # per client, JSON API and MCP calls; None: off
     log_inputs: bool = field(default_factory=log_inputs_enabled)
     embed_origins: tuple[str, ...] = field(default_factory=embed_origins_from_env)  # may frame /demo/ pages
+    mcp: bool = True  # serve the MCP endpoints (/mcp, /mcp/<sector>)
+    api_token: str | None = field(default_factory=api_token_from_env)  # accepted as Authorization: Bearer
+    metrics: bool = True  # serve /metrics (Prometheus text format)
+    metrics_public: bool = False  # /metrics without --auth/--api-token (/healthz and /readyz always are)
+    max_queue: int | None = None  # requests that may wait per demo; None: 4 x its concurrency, at least 8
+    max_wait: float = 60.0  # refuse a request whose expected wait is longer (seconds)
+    shutdown_timeout: float = 30.0  # on SIGTERM, how long running requests get to finish (seconds)
+
+    def base_url(self) -> str:
+        """Return the gallery's URL as seen from this machine (pages correct it from the browser's address)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}{self.root_path}"
 
 
 def example_files(service: GalleryService) -> list[str]:
@@ -81,12 +96,23 @@ def create_app(config: ServeConfig) -> tuple[FastAPI, GalleryService]:
     registry = ModelRegistry(cache_dir=config.cache_dir, memory_budget_bytes=config.memory_budget)
     service = GalleryService(index, registry, config.cache_dir)
     service.feedback = FeedbackStore(config.data_dir / FEEDBACK_FILE)  # opened on first use (serve opens it early)
+    # What the "Use via API" snippets say; the page swaps in the address the browser really used.
+    service.endpoints = Endpoints(config.base_url(), mcp=config.mcp,
+                                  auth="bearer" if config.api_token else "basic" if config.auth else None)
     app = FastAPI(title="OpenModels Gallery API", version=__version__, openapi_url="/api/openapi.json",
                   docs_url="/api/docs", redoc_url=None)  # the root path is uvicorn's (serve), as FastAPI asks
-    # --auth is one middleware around everything (below); the API guard is the per-client rate limit.
-    guard = rate_limit_guard(RateLimiter(config.rate_limit)) if config.rate_limit else None
+    # Per-demo admission (--max-queue, --max-wait), metrics, /healthz /readyz /metrics: gallery/operations.py.
+    operations = install_operations(app, service, config)
+    # --auth is one middleware around everything (below); the API guard is the per-client rate limit, and MCP
+    # tool calls draw on the same buckets.
+    limiter = RateLimiter(config.rate_limit) if config.rate_limit else None
+    guard = rate_limit_guard(limiter) if limiter else None
     app.include_router(build_api(service, guard))
     app.include_router(build_feedback_api(service, service.feedback, guard))
+    if config.mcp:
+        from gallery.mcp_server import mount_mcp  # imports the MCP SDK only when it is served
+
+        mount_mcp(app, service, limiter)  # before "/": that mount would catch /mcp too
 
     mount_options = dict(
         css=APP_CSS, head=HEAD_JS, root_path=config.root_path or None,
@@ -97,11 +123,14 @@ def create_app(config: ServeConfig) -> tuple[FastAPI, GalleryService]:
     blocks, i18n = build_gallery(service)
     gr.mount_gradio_app(app, blocks, path="/", i18n=i18n, **mount_options)
     app.add_middleware(LanguageBootstrapMiddleware)
-    if config.auth:
-        app.add_middleware(BasicAuthMiddleware, credentials=config.auth)
+    app.add_middleware(OperationsMiddleware, operations=operations, public=False)  # /metrics behind --auth
+    if config.auth or config.api_token:
+        app.add_middleware(BasicAuthMiddleware, credentials=config.auth, token=config.api_token)
+    app.add_middleware(OperationsMiddleware, operations=operations, public=True)  # probes need no credentials
     # Added last, so outermost: its headers reach every response, the 401s of --auth included.
     app.add_middleware(SecurityHeadersMiddleware, embed_origins=config.embed_origins, root_path=config.root_path)
     app.state.service = service
+    app.state.operations = operations
     return app, service
 
 
@@ -126,7 +155,7 @@ def start_share_tunnel(host: str, port: int, server: str | None) -> str | None:
 
 def serve(config: ServeConfig) -> None:
     """Serve the gallery until interrupted."""
-    import uvicorn
+    from gallery.shutdown import run_server
 
     set_log_inputs(config.log_inputs)
     install_access_log_filter()
@@ -140,10 +169,12 @@ def serve(config: ServeConfig) -> None:
         print(f"  - unavailable: {entry.id} ({entry.stage}): {entry.error or entry.manifest and entry.manifest.disabled}")
     print(f"* Feedback database: {service.feedback.path}", flush=True)
     print(f"* Running on http://{shown}:{config.port}{config.root_path}/", flush=True)
+    if config.mcp:
+        print(f"* MCP (streamable HTTP) for AI agents: http://{shown}:{config.port}{config.root_path}/mcp", flush=True)
     if config.share:
         threading.Thread(target=start_share_tunnel, args=(config.host, config.port, config.share_server),
                          daemon=True, name="share-tunnel").start()
     if config.preload:
         items = [(e.id, n, s, e.path) for e in service.index.available for n, s in e.manifest.models.items()]  # type: ignore[union-attr]
-        service.registry.preload(items)
-    uvicorn.run(app, host=config.host, port=config.port, log_level="warning", root_path=config.root_path)
+        app.state.operations.preload = service.registry.preload(items)  # /readyz is 503 until it ends
+    run_server(app, service, config)  # uvicorn, with a graceful stop on SIGTERM (gallery/shutdown.py)

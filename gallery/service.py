@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gallery.admission import Admission, demo_concurrency
 from gallery.context import DemoContext
 from gallery.discovery import DemoEntry, DemoIndex
 from gallery.errors import InputError, ModelUnavailableError
@@ -20,6 +21,8 @@ from gallery.runtime.registry import ModelRegistry
 
 if TYPE_CHECKING:
     from gallery.feedback.store import FeedbackStore
+    from gallery.metrics import GalleryMetrics
+    from gallery.snippets import Endpoints
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,9 @@ class GalleryService:
         self.code: dict[str, DemoCode] = {}
         self.contexts: dict[str, DemoContext] = {}
         self.feedback: FeedbackStore | None = None  # set by the server; the UI shows a rating control when set
+        self.endpoints: Endpoints | None = None  # set by the server: the address its "Use via API" snippets show
+        self.admission = Admission()  # per-demo queues; the server replaces it with one sized by its options
+        self.metrics: GalleryMetrics | None = None  # set by the server unless --no-metrics
         for entry in index.entries:
             if entry.manifest is not None and entry.error is None and not entry.manifest.disabled:
                 self._load_code(entry)
@@ -158,15 +164,17 @@ class GalleryService:
         code = self.code.get(demo_id)
         if code is None:
             raise DemoUnavailable(self.status(demo_id).reason or "unavailable")
-        started = time.perf_counter()
-        try:
-            result = code.predict(self.contexts[demo_id], **inputs)
-        except (InputError, ModelUnavailableError):
-            raise
-        # A demo's own bug must not take down the worker; the user gets a plain reason, the log the trace.
-        except Exception as exc:  # noqa: BLE001
-            log_failure(logger, demo_id, "predict failed", exc)
-            raise DemoFailure(f"the demo failed on this input ({type(exc).__name__})") from exc
+        # Every front end passes here: wait for one of the demo's slots, or be refused at once (Busy).
+        with self.admission.slot(demo_id, demo_concurrency(self.entry(demo_id).manifest)):
+            started = time.perf_counter()
+            try:
+                result = code.predict(self.contexts[demo_id], **inputs)
+            except (InputError, ModelUnavailableError):
+                raise
+            # A demo's own bug must not take down the worker; the user gets a plain reason, the log the trace.
+            except Exception as exc:  # noqa: BLE001
+                log_failure(logger, demo_id, "predict failed", exc)
+                raise DemoFailure(f"the demo failed on this input ({type(exc).__name__})") from exc
         if not isinstance(result, dict):
             logger.error("demo %s: predict returned %s, not a dict", demo_id, type(result).__name__)
             raise DemoFailure("the demo returned an invalid result")
@@ -175,6 +183,8 @@ class GalleryService:
 
     def run(self, demo_id: str, raw: dict[str, Any], allow_paths: bool = False) -> dict[str, Any]:
         """Validate raw inputs and run the demo: the single path behind UI, Gradio API and JSON API."""
+        if demo_id in self.code:  # a call that would be refused is refused before its inputs are decoded
+            self.admission.check(demo_id, demo_concurrency(self.entry(demo_id).manifest))
         return self.predict(demo_id, self.decode(demo_id, raw, allow_paths))
 
     def example_inputs(self, demo_id: str, index: int = 0) -> dict[str, Any]:

@@ -245,6 +245,11 @@ class ModelRegistry:
         with self._lock:
             return sum(e.rss_bytes for e in self._entries.values() if e.state == "ready")
 
+    def loaded_count(self) -> int:
+        """Return how many distinct models are loaded now (a model shared by demos counts once)."""
+        with self._lock:
+            return sum(1 for e in self._entries.values() if e.state == "ready")
+
     def _make_room(self, keep: _Entry, incoming: int) -> None:
         """Unload idle models, least recently used first, until the loaded total plus `incoming` fits the budget."""
         while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from gallery.discovery import DemoIndex
+from gallery.manifest import Bilingual
 
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "中文"}
 
@@ -32,6 +33,30 @@ STRINGS: dict[str, tuple[str, str]] = {
     "demo.standalone": ("Open this demo alone (embeddable)", "单独打开此演示（可嵌入）"),
     "demo.unavailable": ("This demo is unavailable", "此演示不可用"),
     "demo.disclaimer": ("Disclaimer", "免责声明"),
+    "demo.busy": ("Busy, try again soon", "繁忙，请稍后再试"),
+    "demo.busy.retry": ("This demo is busy: try again in {seconds} s.", "此演示正忙，请在 {seconds} 秒后重试。"),
+    "demo.api": ("Use via API", "通过 API 使用"),
+    "api.intro": (
+        ("Call this demo from your own code. Each snippet sends the demo's first example: put your own inputs "
+         "in its place. Every route returns the same JSON result; a refused input comes back as a 4xx with the "
+         "reason (`detail`). Full schema and a try-it-out page: `/api/docs`."),
+        ("在你自己的代码中调用本演示。每段代码发送的是本演示的第一个示例，把它换成你的输入即可。各种调用方式返回相同的 "
+         "JSON 结果；输入不合要求时返回 4xx 状态码，并在 `detail` 中说明原因。完整的接口说明与在线试用：`/api/docs`。"),
+    ),
+    "api.tab.curl": ("curl", "curl"),
+    "api.tab.requests": ("Python (requests)", "Python（requests）"),
+    "api.tab.gradio_client": ("Python (gradio_client)", "Python（gradio_client）"),
+    "api.tab.fetch": ("JavaScript (fetch)", "JavaScript（fetch）"),
+    "api.tab.mcp": ("MCP (AI agents)", "MCP（AI 智能体）"),
+    "api.curl": ("Shell: the JSON API", "Shell：JSON API"),
+    "api.requests": ("Python with requests: the JSON API", "Python + requests：JSON API"),
+    "api.gradio_client": ("Python with gradio_client: the Gradio API", "Python + gradio_client：Gradio API"),
+    "api.fetch": ("JavaScript with fetch: the JSON API", "JavaScript + fetch：JSON API"),
+    "api.mcp.vscode": ("VS Code: .vscode/mcp.json", "VS Code：.vscode/mcp.json"),
+    "api.mcp.claude": ("Claude Desktop: claude_desktop_config.json (through the mcp-remote bridge)",
+                       "Claude Desktop：claude_desktop_config.json（通过 mcp-remote 桥接）"),
+    "api.mcp.stdio": ("Or run the tools on your own machine over stdio (any MCP client)",
+                      "或在你自己的电脑上通过 stdio 运行这些工具（任意 MCP 客户端）"),
     "lang.label": ("Language", "语言"),
     "feedback.question": ("Was this useful?", "这个演示有用吗？"),
     "feedback.up": ("👍 Yes", "👍 有用"),
@@ -79,6 +104,12 @@ def build_i18n(index: DemoIndex) -> gr.I18n:
                 texts[f"in.{spec.name}.choice.{value}"] = label
         for spec in manifest.outputs:
             texts[f"out.{spec.name}"] = spec.label
+        tool, sector = manifest.tool_name, manifest.sector
+        texts["api.tool"] = Bilingual(
+            en=f"Every demo is a tool for AI agents (MCP). This one is `{tool}`, served with the other {sector} "
+               f"demos at `/mcp/{sector}` (every demo: `/mcp`). Images and audio go in as base64 data URLs.",
+            zh=f"每个演示都是 AI 智能体可调用的工具（MCP）。本演示的工具名为 `{tool}`，与其他同领域演示一起位于 "
+               f"`/mcp/{sector}`（全部演示：`/mcp`）。图片和音频以 base64 data URL 传入。")
         for part, text in texts.items():
             en[demo_key(manifest.id, part)] = text.en
             zh[demo_key(manifest.id, part)] = text.zh

@@ -11,9 +11,10 @@ import gradio as gr
 from gallery.discovery import DemoEntry
 from gallery.manifest import SECTORS
 from gallery.service import GalleryService
+from gallery.snippets import Endpoints, fill_base_js
 from gallery.ui.cards import CSS, home_html
 from gallery.ui.i18n import LANGUAGES, build_i18n, demo_key
-from gallery.ui.panel import GALLERY_URL_JS, build_panel
+from gallery.ui.panel import GALLERY_URL_JS, PanelHandles, build_panel
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +59,19 @@ def _header(i18n: gr.I18n) -> gr.Radio:
 UPLOAD_RETENTION = (600, 3600)
 
 
-def _on_load(blocks: gr.Blocks, lang: gr.Radio, links: dict[str, gr.Textbox]) -> None:
-    """On page load, show the current language in the switch and fill each demo's absolute deep link."""
-    outputs = [lang, *links.values()]
-    js = (f"() => {{ {GALLERY_URL_JS} const lang = window.omLang(); window.omMark(lang);"
-          f" return [lang === 'zh' ? '中文' : 'English', ...{json.dumps(list(links))}.map(galleryUrl)]; }}")
+def _on_load(blocks: gr.Blocks, service: GalleryService, lang: gr.Radio, panels: dict[str, PanelHandles]) -> None:
+    """On page load, show the current language in the switch, fill each demo's absolute deep link, and put the
+    address the browser used into the API snippets (the server cannot know a proxy's or share link's)."""
+    links = [p.link for p in panels.values()]
+    codes = [(demo_id, code) for demo_id, p in panels.items() for code in p.snippets]
+    outputs = [lang, *links, *(code for _, code in codes)]
+    guess = (service.endpoints or Endpoints()).base_url
+    # The inputs come first among the arguments (Gradio may append the outputs' values too).
+    js = (f"(...values) => {{ {GALLERY_URL_JS} {fill_base_js(guess)} const lang = window.omLang(); window.omMark(lang);"
+          f" const ids = {json.dumps(list(panels))}; const codeIds = {json.dumps([i for i, _ in codes])};"
+          " const codes = values.slice(1 + ids.length, 1 + ids.length + codeIds.length);"
+          " return [lang === 'zh' ? '中文' : 'English', ...ids.map(galleryUrl),"
+          " ...codes.map((code, i) => fillBase(code, apiBase(codeIds[i])))]; }")
     # The values are computed in the browser (it alone knows the public URL); the Python side passes
     # them through, because Gradio does not run js-only load events on every page.
     blocks.load(lambda *values: values if len(values) > 1 else values[0], inputs=outputs, outputs=outputs,
@@ -75,7 +84,7 @@ def build_gallery(service: GalleryService) -> tuple[gr.Blocks, gr.I18n]:
     with gr.Blocks(title="OpenModels Gallery", delete_cache=UPLOAD_RETENTION) as blocks:
         lang = _header(i18n)
         sector_tabs: dict[str, gr.Tabs] = {}
-        links: dict[str, gr.Textbox] = {}
+        panels: dict[str, PanelHandles] = {}
         with gr.Tabs(selected="home", elem_id="om-top-tabs") as top_tabs:
             with gr.Tab(i18n("tab.home"), id="home", elem_id="om-home"):
                 search = gr.Textbox(label=i18n("search.label"), placeholder=i18n("search.placeholder"),
@@ -92,9 +101,9 @@ def build_gallery(service: GalleryService) -> tuple[gr.Blocks, gr.I18n]:
                         for entry in entries:
                             title = i18n(demo_key(entry.id, "title")) if entry.manifest else entry.slug
                             with gr.Tab(title, id=_tab_id(entry), elem_id=f"om-tab-{entry.id.replace('/', '-')}"):
-                                link = build_panel(service, entry, i18n)
-                                if link is not None:
-                                    links[entry.id] = link
+                                handles = build_panel(service, entry, i18n)
+                                if handles is not None:
+                                    panels[entry.id] = handles
         search.change(lambda q: home_html(service, q), inputs=search, outputs=cards,
                       api_visibility="private", queue=False)
 
@@ -108,7 +117,7 @@ def build_gallery(service: GalleryService) -> tuple[gr.Blocks, gr.I18n]:
 
         blocks.load(select_from_query, inputs=None, outputs=[top_tabs, cards, *sector_tabs.values()],
                     api_visibility="private", queue=False)
-        _on_load(blocks, lang, links)
+        _on_load(blocks, service, lang, panels)
     return blocks, i18n
 
 
@@ -120,8 +129,8 @@ def build_single(service: GalleryService, entry: DemoEntry) -> tuple[gr.Blocks, 
         lang = _header(i18n)
         if entry.manifest is not None:
             gr.Markdown(f"## {i18n(demo_key(entry.id, 'title'))}")
-        link = build_panel(service, entry, i18n)
-        _on_load(blocks, lang, {entry.id: link} if link is not None else {})
+        handles = build_panel(service, entry, i18n)
+        _on_load(blocks, service, lang, {entry.id: handles} if handles is not None else {})
     return blocks, i18n
 
 

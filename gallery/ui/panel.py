@@ -11,14 +11,24 @@ from typing import Any, Callable
 import gradio as gr
 
 from gallery.discovery import DemoEntry
-from gallery.errors import InputError, ModelUnavailableError
+from gallery.errors import Busy, InputError, ModelUnavailableError
 from gallery.feedback.ui import feedback_control
 from gallery.logconfig import log_failure
 from gallery.manifest import InputSpec, Manifest, OutputSpec
+from gallery.metrics import counted
 from gallery.service import DemoFailure, DemoUnavailable, GalleryService
-from gallery.ui.i18n import demo_key
+from gallery.snippets import Endpoints, demo_snippets
+from gallery.ui.i18n import demo_key, text
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PanelHandles:
+    """What the page fills in on load for an available demo: its deep link and its API snippets."""
+
+    link: gr.Textbox
+    snippets: list[gr.Code]
 
 
 @dataclass
@@ -50,12 +60,17 @@ class PanelContext:
 def run_for_ui(service: GalleryService, demo_id: str, raw: dict[str, Any], progress: Any = None) -> dict[str, Any]:
     """Run a demo for the UI and Gradio API; bad input and failures become readable gr.Error messages."""
     try:
-        if progress is not None and service.needs_load(demo_id):
-            progress(0.05, desc="Loading model (first use)… / 正在加载模型（首次使用）…")
-        inputs = service.decode(demo_id, raw, allow_paths=True)
-        if progress is not None:
-            progress(0.5, desc="Running… / 运行中…")
-        return service.predict(demo_id, inputs)
+        with counted(service, demo_id, "ui"):
+            if progress is not None and service.needs_load(demo_id):
+                progress(0.05, desc="Loading model (first use)… / 正在加载模型（首次使用）…")
+            inputs = service.decode(demo_id, raw, allow_paths=True)
+            if progress is not None:
+                progress(0.5, desc="Running… / 运行中…")
+            return service.predict(demo_id, inputs)
+    except Busy as exc:  # the JSON API's 503 reason, then the same in Chinese; a refusal, not a failure to log
+        retry = text("demo.busy.retry", "zh").format(seconds=exc.retry_after)
+        raise gr.Error(f"{exc} / {retry}", title=f"{text('demo.busy', 'en')} / {text('demo.busy', 'zh')}",
+                       print_exception=False) from None
     except InputError as exc:
         raise gr.Error(exc.message, title="Invalid input / 输入无效") from None
     except (DemoUnavailable, ModelUnavailableError) as exc:
@@ -136,8 +151,8 @@ def present_values(service: GalleryService, demo_id: str, result: dict[str, Any]
     return values
 
 
-def build_panel(service: GalleryService, entry: DemoEntry, i18n: gr.I18n) -> gr.Textbox | None:
-    """Lay out one demo in the current Blocks; return its deep-link box (None when it is unavailable)."""
+def build_panel(service: GalleryService, entry: DemoEntry, i18n: gr.I18n) -> PanelHandles | None:
+    """Lay out one demo in the current Blocks; return its deep link and snippets (None when it is unavailable)."""
     if entry.id in service.code and service.status(entry.id).state != "unavailable":
         with gr.Column() as column:
             try:
@@ -156,7 +171,7 @@ def _unavailable_notice(service: GalleryService, entry: DemoEntry, i18n: gr.I18n
     gr.Markdown(f"`{entry.path}`\n\n```\n{status.reason}\n```", elem_classes=["om-reason"])
 
 
-def _build_available(service: GalleryService, entry: DemoEntry, i18n: gr.I18n) -> gr.Textbox:
+def _build_available(service: GalleryService, entry: DemoEntry, i18n: gr.I18n) -> PanelHandles:
     manifest = entry.manifest
     assert manifest is not None
     gr.Markdown(i18n(demo_key(entry.id, "summary")))
@@ -179,11 +194,30 @@ def _build_available(service: GalleryService, entry: DemoEntry, i18n: gr.I18n) -
     copy.click(fn=None, inputs=None, outputs=link, js=_copy_link_js(entry.id), api_visibility="private")
     gr.HTML(f'<a href="demo/{entry.id}/" target="_blank" rel="noopener" class="om-standalone">'
             f'{i18n("demo.standalone")} ↗</a>')
+    snippets = _api_accordion(service, entry.id, manifest, i18n)
     readme = entry.path / "README.md"
     if readme.is_file():
         with gr.Accordion(i18n("demo.model_card"), open=False):
             gr.Markdown(readme.read_text(encoding="utf-8"))
-    return link
+    return PanelHandles(link, snippets)
+
+
+def _api_accordion(service: GalleryService, demo_id: str, manifest: Manifest, i18n: gr.I18n) -> list[gr.Code]:
+    """Lay out the collapsed "Use via API" accordion: one tab per client, code from gallery/snippets.py."""
+    snippets = demo_snippets(manifest, service.endpoints or Endpoints())
+    codes = []
+    with gr.Accordion(i18n("demo.api"), open=False, elem_classes=["om-api"]):
+        gr.Markdown(i18n("api.intro"))
+        with gr.Tabs():
+            for tab in dict.fromkeys(s.tab for s in snippets):
+                with gr.Tab(i18n(f"api.tab.{tab}"), id=f"api-{tab}",
+                            elem_classes=["om-api-tab", f"om-api-tab-{tab}"]):
+                    if tab == "mcp":
+                        gr.Markdown(i18n(demo_key(demo_id, "api.tool")))
+                    codes += [gr.Code(value=s.code, language=s.language, label=i18n(s.title), interactive=False,
+                                      elem_classes=["om-snippet", f"om-snippet-{tab}"])
+                              for s in snippets if s.tab == tab]
+    return codes
 
 
 def _signature(manifest: Manifest) -> inspect.Signature:
@@ -250,8 +284,10 @@ def _standard_ui(service: GalleryService, entry: DemoEntry, manifest: Manifest,
         # Gradio expects a bare value, not a one-item list, when an event has a single output.
         return rendered[0] if len(rendered) == 1 else rendered
 
-    limit = max((spec.max_concurrency for spec in manifest.models.values()), default=2)
+    # No Gradio limit: every call goes straight to the service's admission (gallery/admission.py), which runs
+    # the demo's concurrency, queues a bounded number and refuses the rest at once; Gradio's own queue would
+    # hold them where admission cannot see, count or refuse them.
     event = run.click(run_demo, inputs=inputs, outputs=raw_json, api_name=manifest.api_name,
-                      concurrency_limit=limit, concurrency_id=demo_id, show_progress="full")
+                      concurrency_limit=None, concurrency_id=demo_id, show_progress="full")
     event.success(show, inputs=[raw_json, *inputs], outputs=views, api_visibility="private", queue=False)
     return inputs, raw_json

@@ -99,15 +99,45 @@ def test_file_inputs_never_read_server_paths(base_url: str) -> None:
     spec = InputSpec(name="doc", type="file", label={"en": "Doc", "zh": "文档"})
     with pytest.raises(InputError, match="base64 data URL"):
         file_bytes(spec, "/etc/passwd", LIMITS)
+    for url in ("https://example.com/a.txt", "file:///etc/passwd", "HTTP://10.0.0.1/x"):
+        with pytest.raises(InputError, match="never fetches URLs"):
+            file_bytes(spec, url, LIMITS, allow_paths=True)
     assert file_bytes(spec, "data:text/plain;base64," + base64.b64encode(b"hi").decode(), LIMITS) == b"hi"
 
 
 def test_openapi_schema_documents_each_demo(base_url: str) -> None:
     schema = httpx.get(f"{base_url}/api/openapi.json").json()
     post = schema["paths"]["/api/demos/education/word-stats"]["post"]
-    body = post["requestBody"]["content"]["application/json"]["schema"]
-    assert body["properties"]["text"]["maxLength"] == 1000
+    body = post["requestBody"]["content"]["application/json"]
+    assert body["schema"]["properties"]["text"]["maxLength"] == 1000
+    assert body["schema"]["required"] == ["text"] and body["schema"]["additionalProperties"] is False
+    assert body["example"] == {"text": "the cat and the hat and the bat", "top_n": 2}  # the first manifest example
+    form = post["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["properties"]["top_n"]["type"] == "integer"
+    ok = post["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"]["type"] == "object"
+    assert "Most frequent words (label)" in ok["description"] and "X-Inference-Ms" in ok["headers"]
+    for status in ("400", "413", "415", "422", "429", "500", "503"):
+        error = post["responses"][status]["content"]["application/json"]["schema"]
+        assert error == {"$ref": "#/components/schemas/ErrorDetail"}, status
+    assert "Retry-After" in post["responses"]["429"]["headers"]
+    assert schema["components"]["schemas"]["ErrorDetail"]["required"] == ["detail"]
     assert "/api/demos" in schema["paths"]
+    assert not any(path.startswith("/mcp") for path in schema["paths"])  # MCP describes itself (tools/list)
+
+
+def test_openapi_example_of_a_file_demo_names_its_example_file() -> None:
+    from gallery.api import request_example, request_schema
+    from gallery.manifest import load_manifest
+    from tests.conftest import ROOT
+
+    manifest = load_manifest(ROOT / "demos/education/lecture-transcriber/demo.yaml")
+    assert request_example(manifest) == {"audio": "data:audio/mpeg;base64,<the base64 of photosynthesis-en.mp3>",
+                                         "task": "transcribe", "language": "auto"}
+    audio = request_schema(manifest)["properties"]["audio"]
+    assert "base64 data URL" in audio["description"] and "local file" not in audio["description"]
+    assert "local file" in request_schema(manifest, local_paths=True)["properties"]["audio"]["description"]
+    assert "(English translation)" in request_schema(manifest)["properties"]["task"]["description"]
 
 
 def test_gradio_client_calls_demo_by_api_name(base_url: str) -> None:

@@ -28,9 +28,14 @@ def test_run_rejects_unknown_selection_and_bad_auth(demo_tree: Path, capsys) -> 
     assert "no demo or sector matches education/nope" in capsys.readouterr().err
     assert main(["run", "--demos-dir", str(demo_tree), "--auth", "nopassword"]) == 2
     assert "user:password" in capsys.readouterr().err
+    for token in ("short", "has a space in it", "tökenwithumlaut"):
+        assert main(["run", "--demos-dir", str(demo_tree), "--api-token", token]) == 2
+        assert "--api-token must be at least 8 characters" in capsys.readouterr().err
+    assert main(["mcp", "--demos-dir", str(demo_tree), "--sector", "space"]) == 2
+    assert "no demo or sector matches space" in capsys.readouterr().err
 
 
 def test_module_entry_point_prints_help() -> None:
     out = subprocess.run([sys.executable, "-m", "gallery", "--help"], capture_output=True, text=True, check=True).stdout
-    for command in ("run", "list", "check", "new", "doctor", "pull", "bench"):
+    for command in ("run", "mcp", "list", "check", "new", "doctor", "pull", "bench"):
         assert command in out

@@ -29,5 +29,11 @@ def test_gallery_and_standalone_pages_work_behind_a_prefix_stripping_proxy(demo_
             assert moved.status_code in (301, 307, 308)
             assert moved.headers["location"].endswith("/gallery/demo/education/word-stats/")
             assert client.get("/demo/no/such-demo/").status_code == 404
+            # The MCP endpoint answers at the stripped path too.
+            initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+            mcp = client.post("/mcp/education", json=initialize,
+                              headers={"accept": "application/json, text/event-stream"})
+            assert mcp.status_code == 200 and mcp.json()["result"]["serverInfo"]["name"] == "openmodels-gallery-education"
     finally:
         stop(process)

@@ -1,4 +1,5 @@
-"""`--auth` guards every route of a real server: UI pages, standalone pages, Gradio's API and files, JSON API."""
+"""`--auth` and `--api-token` guard every route of a real server: UI pages, standalone pages, Gradio's API and
+files, JSON API, MCP."""
 
 from __future__ import annotations
 
@@ -38,8 +39,9 @@ def _routes(example: str) -> list[tuple[str, str]]:
             "/gradio_api/queue/data?session_hash=x", f"/gradio_api/file={example}", f"/file={example}",
             f"/demo/education/echo/gradio_api/file={example}", "/theme.css", "/manifest.json", "/monitoring",
             "/monitoring/summary", "/static/img/logo.svg", "/favicon.ico", "/api/demos", "/api/demos/education/echo",
-            "/api/openapi.json", "/api/docs"]
-    posts = ["/api/demos/education/echo", "/api/demos/education/echo/feedback", "/gradio_api/upload",
+            "/api/openapi.json", "/api/docs", "/mcp", "/mcp/education"]
+    posts = ["/api/demos/education/echo", "/api/demos/education/echo/feedback", "/mcp", "/mcp/", "/mcp/education",
+             "/mcp/no-such-sector", "/gradio_api/upload",
              "/gradio_api/queue/join", f"/gradio_api/call{API_NAME}", "/gradio_api/reset", "/gradio_api/cancel",
              "/gradio_api/process_recording", "/demo/education/echo/gradio_api/queue/join"]
     return [("GET", p) for p in gets] + [("POST", p) for p in posts]
@@ -146,3 +148,43 @@ def test_no_auth_means_open(tmp_path: Path) -> None:
                                     rate_limit=None, select=["education/echo"], standalone_pages=False))
     with serve_app(app) as url:
         assert httpx.get(url + "/config").status_code == 200
+
+
+def test_api_token_alone_locks_every_route_behind_the_token(tmp_path: Path) -> None:
+    from gallery.server import ServeConfig, create_app
+
+    token = "tok_" + "x" * 20
+    app, _ = create_app(ServeConfig(demos_dir=make_tree(tmp_path), cache_dir=tmp_path / "c", data_dir=tmp_path / "d",
+                                    rate_limit=None, select=["education/echo"], api_token=token))
+    good = {"authorization": f"Bearer {token}"}
+    with serve_app(app) as url:
+        for path in ("/", "/config", "/api/demos", "/demo/education/echo/"):
+            refused = httpx.get(url + path, timeout=30)
+            assert refused.status_code == 401, path
+            assert refused.headers["www-authenticate"].startswith('Bearer realm="OpenModels Gallery"')
+            assert "--api-token" in refused.json()["detail"] and "--auth" not in refused.json()["detail"]
+            assert httpx.get(url + path, headers={"authorization": f"Bearer {token}x"}, timeout=30).status_code == 401
+            assert httpx.get(url + path, headers=_basic("api-token", token), timeout=30).status_code == 401
+            assert httpx.get(url + path, headers=good, timeout=30, follow_redirects=True).status_code == 200, path
+        # Without --auth there is no login form to get a cookie from.
+        assert httpx.post(url + "/login", data={"username": "api-token", "password": token}).status_code == 401
+        run = httpx.post(url + "/api/demos/education/echo", json={"text": "a b"}, headers=good, timeout=30)
+        assert run.status_code == 200 and run.json() == {"summary": {"words": 2, "doc_bytes": 0}}
+
+
+@pytest.mark.parametrize("value", ["", "short", "two words here", "ünïcode-token", "token\nnewline"])
+def test_parse_api_token_rejects_unusable_tokens(value: str) -> None:
+    from gallery.auth import parse_api_token
+
+    with pytest.raises(ValueError, match="at least 8 characters"):
+        parse_api_token(value)
+
+
+def test_api_token_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gallery.auth import api_token_from_env, parse_api_token
+
+    assert parse_api_token(" abc.DEF-123_~+/== ") == "abc.DEF-123_~+/=="
+    monkeypatch.setenv("OPENMODELS_API_TOKEN", "from-the-env-42")
+    assert api_token_from_env() == "from-the-env-42"
+    monkeypatch.setenv("OPENMODELS_API_TOKEN", "")
+    assert api_token_from_env() is None
