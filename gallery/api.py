@@ -168,7 +168,7 @@ def describe(service: GalleryService, entry: DemoEntry, full: bool) -> dict[str,
     return data
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     """Read the request body, refusing (413) as soon as it passes `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -223,7 +223,7 @@ async def _raw_inputs(request: Request, manifest: Manifest, limit: int) -> dict[
         return raw
     if content_type not in ("application/json", ""):
         raise HTTPException(415, "send application/json, multipart/form-data or a urlencoded form")
-    body = await _read_body(request, limit)
+    body = await read_body(request, limit)
     try:
         data = json.loads(body or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

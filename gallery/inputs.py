@@ -106,7 +106,7 @@ def file_bytes(spec: InputSpec, value: Any, limits: Limits, allow_paths: bool = 
 
 
 def _image(spec: InputSpec, value: Any, limits: Limits, allow_paths: bool) -> Any:
-    from shared.images import decode_image
+    from gallery.media.images import decode_image
 
     data = file_bytes(spec, value, limits, allow_paths)
     max_pixels = min(spec.max_pixels or limits.image_pixels, limits.image_pixels)
@@ -117,7 +117,7 @@ def _image(spec: InputSpec, value: Any, limits: Limits, allow_paths: bool) -> An
 
 
 def _audio(spec: InputSpec, value: Any, limits: Limits, allow_paths: bool) -> Any:
-    from shared.audio import decode_audio
+    from gallery.media.audio import decode_audio
 
     if isinstance(value, (tuple, list)) and len(value) == 2 and isinstance(value[0], int):
         source: Any = value  # Gradio's (sample_rate, ndarray) form

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from gallery.feedback.store import FEEDBACK_FILE, FeedbackStore, default_data_di
 from gallery.logconfig import install_access_log_filter, log_inputs_enabled, set_log_inputs
 from gallery.operations import OperationsMiddleware, install_operations
 from gallery.ratelimit import Rate, RateLimiter, rate_from_env, rate_limit_guard
+from gallery.runtime.doctor import default_cache_dir
 from gallery.runtime.registry import ModelRegistry
 from gallery.security import SecurityHeadersMiddleware, embed_origins_from_env
 from gallery.service import GalleryService
@@ -31,14 +31,6 @@ from gallery.ui.standalone import add_standalone_pages
 
 logger = logging.getLogger(__name__)
 __all__ = ["ServeConfig", "create_app", "default_cache_dir", "default_data_dir", "parse_auth", "serve"]
-
-
-def default_cache_dir() -> Path:
-    """Return `$OPENMODELS_CACHE`, else the user's cache dir (XDG) + openmodels."""
-    if os.environ.get("OPENMODELS_CACHE"):
-        return Path(os.environ["OPENMODELS_CACHE"]).expanduser()
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "openmodels"
 
 
 @dataclass

@@ -17,7 +17,9 @@ from shared.images import center_crop_tensor
 logger = logging.getLogger(__name__)
 
 NUM_CLASSES = 1000
-LABELS_FILE = ("media_assets", "data", "imagenet_labels.json")  # inside the installed gradio package
+# The 1,000 class names in model output order, as gradio's media assets spell them (Apache-2.0), kept here so that
+# an inference process needs no Gradio.
+LABELS_FILE = Path(__file__).with_name("imagenet_labels.json")
 
 
 def efficientnet_lite0(model_path: Path) -> Any:
@@ -33,17 +35,17 @@ def efficientnet_lite0(model_path: Path) -> Any:
 
 
 def gradio_file(*parts: str) -> Path:
-    """Return a file inside the installed gradio package without importing gradio (slow to import)."""
+    """Return a file inside the installed gradio package (sample photos for tests) without importing gradio."""
     spec = importlib.util.find_spec("gradio")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the gradio package is not installed; it ships the ImageNet labels")
+        raise FileNotFoundError("the gradio package is not installed")
     return Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
 
 
 @functools.lru_cache(maxsize=1)
 def imagenet_labels() -> tuple[str, ...]:
     """Return the 1,000 ImageNet-1k class names in model output order (gradio's readable spellings)."""
-    path = gradio_file(*LABELS_FILE)
+    path = LABELS_FILE
     labels = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(labels, list) or len(labels) != NUM_CLASSES or len(set(labels)) != NUM_CLASSES:
         raise ValueError(f"{path}: expected {NUM_CLASSES} distinct ImageNet labels")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from gallery.api import Guard, _read_body
+from gallery.api import Guard, read_body
 from gallery.feedback.store import (
     COMMENT_CHARS,
     IO_BYTES,
@@ -62,7 +62,7 @@ def build_feedback_api(service: GalleryService, store: FeedbackStore, guard: Gua
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in ("application/json", ""):
             raise HTTPException(415, "send the feedback as application/json")
-        body = await _read_body(request, BODY_BYTES)
+        body = await read_body(request, BODY_BYTES)
         try:
             feedback = Feedback.parse(demo_id, json.loads(body or b"null"), source="api")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -132,7 +132,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def cmd_cache(args: argparse.Namespace) -> int:
     """Run `gallery cache list` or `gallery cache prune`."""
-    from gallery.server import default_cache_dir
+    from gallery.runtime.doctor import default_cache_dir
 
     cache_dir = getattr(args, "cache_dir", None) or default_cache_dir()
     if args.cache_command == "prune":

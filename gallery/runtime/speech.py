@@ -164,7 +164,7 @@ class SpeechRecognizer:
         `language` None or "auto" detects it (multilingual models); `task` "translate" gives English text.
         English-only models ignore both and always transcribe English.
         """
-        from shared.audio import cut_points
+        from gallery.media.audio import cut_points
 
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 from typing import Any, Callable
@@ -263,19 +264,26 @@ class ImageHandler(TaskHandler):
         return q.top1_check(ref, cand)
 
 
+# The task table: each exportable task's handler as `module:Class`, imported on first use (Whisper's handler
+# pulls in the speech engine, which no other task needs; and asr.py builds on this module, so no cycle).
+TASKS: dict[str, str] = {
+    "feature-extraction": "gallery.runtime.tasks:EmbeddingHandler",
+    "text-classification": "gallery.runtime.tasks:LogitsHandler",
+    "token-classification": "gallery.runtime.tasks:LogitsHandler",
+    "question-answering": "gallery.runtime.tasks:LogitsHandler",
+    "text2text-generation": "gallery.runtime.tasks:Seq2SeqHandler",
+    "translation": "gallery.runtime.tasks:Seq2SeqHandler",
+    "summarization": "gallery.runtime.tasks:Seq2SeqHandler",
+    "image-classification": "gallery.runtime.tasks:ImageHandler",
+    "automatic-speech-recognition": "gallery.runtime.asr:SpeechHandler",
+}
+
+
 def handler_for(task: str) -> TaskHandler:
-    """Return the handler of an exportable task."""
-    if task == "feature-extraction":
-        return EmbeddingHandler(task)
-    if task in LogitsHandler.ENGINES:
-        return LogitsHandler(task)
-    if task in ("text2text-generation", "translation", "summarization"):
-        return Seq2SeqHandler(task)
-    if task == "image-classification":
-        return ImageHandler(task)
-    if task == "automatic-speech-recognition":
-        from gallery.runtime.asr import SpeechHandler
-
-        return SpeechHandler(task)
-    raise KeyError(f"task {task!r} is not exported through Optimum")
-
+    """Return the handler of an exportable task, from the task table."""
+    try:
+        module, _, name = TASKS[task].partition(":")
+    except KeyError:
+        raise KeyError(f"task {task!r} is not exported through Optimum (known: {', '.join(sorted(TASKS))})") from None
+    handler: TaskHandler = getattr(importlib.import_module(module), name)(task)
+    return handler

@@ -156,3 +156,32 @@ def test_page_script_fills_in_the_browser_address(href: str, demo_id: str, base:
     (tmp_path / "fill.js").write_text(script)
     once, twice = json.loads(_run([node, "fill.js"], tmp_path))
     assert once == twice == (code if base is None else code.replace("http://127.0.0.1:7860", base))
+
+
+REAL_DEMOS = sorted(f"{p.parent.parent.name}/{p.parent.name}" for p in (ROOT / "demos").glob("*/*/demo.yaml")
+                    if not p.parent.parent.name.startswith("_"))
+
+
+@pytest.fixture(scope="module")
+def gallery_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """Serve the gallery's own demos, as a visitor meets them; the reference service runs the same folder."""
+    root = tmp_path_factory.mktemp("snippets-gallery")
+    demos = ROOT / "demos"
+    process, url = start_gallery(demos, "--data-dir", str(root / "data"), timeout=240)
+    cache = default_cache_dir()
+    yield Live(url, demos, GalleryService(discover(demos), ModelRegistry(cache_dir=cache), cache))
+    stop(process)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("demo_id", REAL_DEMOS)
+def test_every_demo_page_snippet_runs_as_printed(gallery_live: Live, demo_id: str, tmp_path: Path) -> None:
+    """The curl and requests snippets of every demo in the gallery return what predict returns."""
+    expected = gallery_live.expected(demo_id)
+    workdir = gallery_live.workdir(demo_id, tmp_path)
+    for block in [b for b in gallery_live.code(demo_id, "curl").split("\n\n") if b.strip()]:
+        assert json.loads(_run(["bash", "-o", "pipefail", "-c", block], workdir)) == expected, block
+    namespace: dict[str, Any] = {}
+    with contextlib.chdir(workdir), contextlib.redirect_stdout(None):
+        exec(compile(gallery_live.code(demo_id, "requests"), "<requests snippet>", "exec"), namespace)  # noqa: S102
+    assert namespace["result"] == expected

@@ -14,7 +14,7 @@ import yaml
 
 from gallery.errors import InputError
 from gallery.runtime.speech import word_error_rate
-from shared.audio import load_clip
+from gallery.media.audio import load_clip
 from tests.demos.harness import Demo, load_demo, run_ui
 
 DEMO = Path(__file__).resolve().parents[2] / "demos" / "healthcare" / "clinical-dictation"

@@ -13,7 +13,7 @@ import yaml
 
 from gallery.errors import InputError
 from gallery.runtime.speech import normalize_words, word_error_rate
-from shared.audio import load_clip
+from gallery.media.audio import load_clip
 from tests.demos.harness import Demo, load_demo, run_ui
 
 DEMO = Path(__file__).resolve().parents[2] / "demos" / "education" / "lecture-transcriber"

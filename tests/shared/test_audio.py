@@ -1,4 +1,4 @@
-"""shared.audio: decoding uploads and recordings by content, the limits, resampling and chunking."""
+"""gallery.media.audio: decoding uploads and recordings by content, the limits, resampling and chunking."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import soundfile as sf
 from gallery.errors import InputError
 from gallery.inputs import coerce_one
 from gallery.manifest import Bilingual, InputSpec
-from shared.audio import SAMPLE_RATE, AudioClip, chunk, cut_points, decode_audio, load_clip
+from gallery.media.audio import SAMPLE_RATE, AudioClip, chunk, cut_points, decode_audio, load_clip
 
 TEN_MINUTES = 600.0
 BIG = 25 * 1024 * 1024

@@ -1,4 +1,5 @@
-"""Tests for shared.images: format by content, size checked before decoding, corrupt files, EXIF, alpha, frames."""
+"""gallery.media.images (format by content, size checked before decoding, corrupt files, EXIF, alpha, frames) and
+shared.images (CNN input tensors)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from gallery.errors import InputError
-from shared.images import center_crop_tensor, decode_image, sniff_format
+from gallery.media.images import decode_image, sniff_format
+from shared.images import center_crop_tensor
 
 LIMITS = {"max_bytes": 5_000_000, "max_pixels": 40_000_000}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from gallery.context import DemoContext
 from gallery.errors import InputError
-from shared.audio import AudioClip
+from gallery.media.audio import AudioClip
 
 logger = logging.getLogger(__name__)
 

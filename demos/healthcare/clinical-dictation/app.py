@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from gallery.context import DemoContext
-from shared.audio import AudioClip
+from gallery.media.audio import AudioClip
 from shared.deid import deidentify, highlight
 
 logger = logging.getLogger(__name__)
