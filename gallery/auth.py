@@ -12,19 +12,15 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gallery.ratelimit import USER_SCOPE_KEY
 
 logger = logging.getLogger(__name__)
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 COOKIE = "openmodels-auth"
 LOGIN_BODY_BYTES = 4096

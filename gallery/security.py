@@ -11,17 +11,13 @@ import json
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 EMBED_ORIGINS_ENV = "OPENMODELS_EMBED_ORIGINS"
 DEFAULT_EMBED_ORIGINS = ("*",)

@@ -25,10 +25,10 @@ USED = ".used"  # touched each time an entry is used; `gallery cache prune` read
 TOOL_DISTRIBUTIONS = ("onnx", "onnxruntime", "onnxruntime-gpu", "torch", "openvino")
 
 
-def tool_versions() -> dict[str, str]:
-    """Return the serving environment's versions of the tools whose change can change its own exports."""
+def tool_versions(distributions: tuple[str, ...] = TOOL_DISTRIBUTIONS) -> dict[str, str]:
+    """Return the installed versions of the tools whose change can change an export (this environment's)."""
     versions = {}
-    for name in TOOL_DISTRIBUTIONS:
+    for name in distributions:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -17,9 +17,10 @@ import sys
 import time
 import traceback
 import warnings
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from gallery.runtime import cache
 
 # The distributions whose versions decide what an export contains: they key the export cache.
 TOOL_DISTRIBUTIONS = ("optimum", "optimum-onnx", "onnx", "onnxruntime", "transformers", "torch", "tokenizers",
@@ -33,13 +34,7 @@ def progress(message: str) -> None:
 
 def tool_versions() -> dict[str, str]:
     """Return the versions of the exporter's tools that shape an export."""
-    versions = {}
-    for name in TOOL_DISTRIBUTIONS:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
+    return cache.tool_versions(TOOL_DISTRIBUTIONS)
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
