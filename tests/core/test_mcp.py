@@ -4,6 +4,7 @@ and against `gallery mcp` (stdio)."""
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextlib
 import itertools
 import os
@@ -25,6 +26,14 @@ from mcp.client.streamable_http import streamable_http_client
 from gallery.server import ServeConfig, create_app
 from tests.conftest import ARTIFACTS, ROOT
 from tests.serving import launch_gallery, stop
+
+
+def run_async(fn: Any, *args: Any) -> Any:
+    """Run an async function in a thread of its own: in a full run the browser tests' Playwright keeps an event
+    loop running in the main thread, where `anyio.run` refuses to start another."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, fn, *args).result()
+
 
 CORE_FIXTURES = ROOT / "tests" / "core" / "fixtures" / "demos"
 ROBUST_FIXTURES = ROOT / "tests" / "robustness" / "fixtures" / "demos"
@@ -110,7 +119,7 @@ def call(url: str, name: str, arguments: dict[str, Any], headers: dict[str, str]
         async with mcp_session(url, headers or bearer()) as session:
             return await session.call_tool(name, arguments)
 
-    return anyio.run(go)
+    return run_async(go)
 
 
 def text_of(result: Any) -> str:
@@ -123,7 +132,7 @@ def test_tools_are_the_available_demos_with_manifest_schemas(live: Live) -> None
         async with mcp_session(live.url + "/mcp", bearer()) as session:
             return (await session.list_tools()).tools
 
-    tools = {t.name: t for t in anyio.run(go)}
+    tools = {t.name: t for t in run_async(go)}
     assert set(tools) == AVAILABLE  # finance/import-error fails at import: no tool, its reason comes on a call
     intent = tools["finance_banking_intent"]
     assert intent.title == "Banking intent router"
@@ -149,9 +158,9 @@ def test_sector_endpoint_lists_only_that_sector(live: Live) -> None:
         async with mcp_session(live.url + path, bearer()) as session:
             return {t.name for t in (await session.list_tools()).tools}
 
-    assert anyio.run(names, "/mcp/finance") == {"finance_banking_intent"}
-    assert anyio.run(names, "/mcp/healthcare/") == {"healthcare_clinical_dictation"}
-    assert anyio.run(names, "/mcp/transport") == set()
+    assert run_async(names, "/mcp/finance") == {"finance_banking_intent"}
+    assert run_async(names, "/mcp/healthcare/") == {"healthcare_clinical_dictation"}
+    assert run_async(names, "/mcp/transport") == set()
     missing = httpx.post(f"{live.url}/mcp/space", json={}, headers=bearer(), timeout=30)
     assert missing.status_code == 404 and "/mcp/finance" in missing.json()["detail"]
 
@@ -228,7 +237,7 @@ def test_newer_protocol_clients_get_the_same_tools(live: Live) -> None:
                 tools = (await client.list_tools()).tools
                 return client.protocol_version, tools, await client.call_tool("education_word_stats", {"text": "b a b"})
 
-    version, tools, result = anyio.run(go)  # the SDK's Client negotiates the newest revision both sides speak
+    version, tools, result = run_async(go)  # the SDK's Client negotiates the newest revision both sides speak
     assert version == "2026-07-28"
     assert {t.name for t in tools} == {"education_word_stats", "education_echo", "education_image_explorer",
                                        "education_lecture_transcriber"}
@@ -277,7 +286,7 @@ def test_endpoint_needs_credentials_basic_or_bearer(live: Live) -> None:
         async with mcp_session(live.url + "/mcp", headers) as session:
             return {t.name for t in (await session.list_tools()).tools}
 
-    assert anyio.run(tools, basic()) == anyio.run(tools, bearer()) == AVAILABLE
+    assert run_async(tools, basic()) == run_async(tools, bearer()) == AVAILABLE
     # The token opens the JSON API too; a wrong one does not.
     assert live.api("education/word-stats", {"text": "a b a"}).status_code == 200
     wrong = httpx.post(f"{live.url}/api/demos/education/word-stats", json={"text": "a"}, timeout=30,
@@ -307,7 +316,7 @@ def test_model_cards_are_resources(live: Live) -> None:
                 await session.read_resource("openmodels://demos/education/word-stats/card")  # another sector
             return listed, card, missing.value
 
-    listed, card, missing = anyio.run(go)
+    listed, card, missing = run_async(go)
     assert [(r.uri, r.mime_type) for r in listed] == [("openmodels://demos/finance/banking-intent/card",
                                                         "text/markdown"),
                                                        ("openmodels://demos/finance/import-error/card",
@@ -342,7 +351,7 @@ def test_stdio_lists_tools_and_reads_local_files(live: Live, tmp_path: Path) -> 
                     missing = await session.call_tool("education_image_explorer", {"image": "no-such-photo.jpg"})
                     return tools, text, by_path, relative, missing
 
-    tools, text, by_path, relative, missing = anyio.run(go)
+    tools, text, by_path, relative, missing = run_async(go)
     assert set(tools) == {"finance_banking_intent", "education_image_explorer"}
     assert "local file" in tools["education_image_explorer"].input_schema["properties"]["image"]["description"]
     assert text.structured_content == live.api("finance/banking-intent", {"message": "how much have i got left"}).json()
