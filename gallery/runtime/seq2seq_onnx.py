@@ -21,14 +21,21 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from gallery.runtime.engine_base import (Graph, SessionFactory, TokenizerFacts, as_ids, graph_path, load_tokenizer,
-                                         read_json, require_graph)
-from gallery.runtime.whisper_onnx import clean_up_spaces
+from gallery.runtime.engine_base import (
+    Graph,
+    SessionFactory,
+    TokenizerFacts,
+    as_ids,
+    graph_path,
+    load_tokenizer,
+    read_json,
+    require_graph,
+)
+from gallery.runtime.whisper_onnx import PAST, PRESENT, clean_up_spaces, empty_past
 
 logger = logging.getLogger(__name__)
 
 NEG_INF = np.float32(-np.inf)
-_PAST, _PRESENT = "past_key_values", "present"
 RETURN_NAMES = {"text2text-generation": "generated", "summarization": "summary", "translation": "translation"}
 PIPELINE_MAX_NEW_TOKENS = 256  # the seq2seq pipelines' default when the model's config sets no length
 DEFAULT_MAX_LENGTH = 20  # GenerationConfig's max_length default, which the pipelines do not honour
@@ -166,15 +173,6 @@ def process_scores(ids: Sequence[int], scores: np.ndarray, settings: Generation,
     return scores
 
 
-def _empty_past(node: Any) -> np.ndarray:
-    """Return a (1, heads, 0, head_dim) array for a past key/value input of the merged decoder."""
-    heads, head_dim = node.shape[1], node.shape[3]
-    if not isinstance(heads, int) or not isinstance(head_dim, int):
-        raise ValueError(f"past input {node.name} has no fixed heads/head size: {node.shape}")
-    dtype = np.float16 if getattr(node, "type", "") == "tensor(float16)" else np.float32
-    return np.zeros((1, heads, 0, head_dim), dtype=dtype)
-
-
 class OnnxSeq2Seq:
     """An exported encoder-decoder folder: tokenize (with the task's prefix), encode, decode greedily, detokenize."""
 
@@ -208,17 +206,17 @@ class OnnxSeq2Seq:
     def _plan_cache(self) -> None:
         """Work out which graph runs each step and which key/value outputs feed which inputs."""
         step = self.decoder if self.merged else self.decoder_with_past
-        self.past_names = [n for n in step.inputs if n.startswith(_PAST)] if step else []
+        self.past_names = [n for n in step.inputs if n.startswith(PAST)] if step else []
         step_presents = set(step.output_names) if step else set()
-        first_presents = [n for n in self.decoder.output_names if n.startswith(_PRESENT)]
+        first_presents = [n for n in self.decoder.output_names if n.startswith(PRESENT)]
         # Without a with-past graph (or a first step that returns no cache) every step re-reads all the tokens.
         self.cached = bool(self.past_names) and bool(first_presents)
         self.first_outputs = ["logits"] + (first_presents if self.cached else [])
         # The cache branch passes the cross-attention keys/values through as empty placeholders: the loop keeps
         # the first step's and asks only for the self-attention ones, which grow by a token each step.
-        self.step_outputs = ["logits"] + [_PRESENT + n[len(_PAST):] for n in self.past_names
-                                          if ".encoder." not in n and _PRESENT + n[len(_PAST):] in step_presents]
-        self._no_past = {n: _empty_past(self.decoder.inputs[n]) for n in self.past_names} if self.merged else {}
+        self.step_outputs = ["logits"] + [PRESENT + n[len(PAST):] for n in self.past_names
+                                          if ".encoder." not in n and PRESENT + n[len(PAST):] in step_presents]
+        self._no_past = {n: empty_past(self.decoder.inputs[n]) for n in self.past_names} if self.merged else {}
 
     @property
     def providers(self) -> list[str]:
@@ -266,7 +264,7 @@ class OnnxSeq2Seq:
         if self.merged:
             feeds["use_cache_branch"] = np.array([False])
         out = self.decoder.run(feeds, self.first_outputs)
-        cache = {_PAST + n[len(_PRESENT):]: v for n, v in out.items() if n.startswith(_PRESENT)}
+        cache = {PAST + n[len(PRESENT):]: v for n, v in out.items() if n.startswith(PRESENT)}
         while True:
             scores = out["logits"][0, -1].astype(np.float32, copy=True)
             token = int(np.argmax(process_scores(ids, scores, settings, 1, limit)))
@@ -280,4 +278,4 @@ class OnnxSeq2Seq:
             if self.merged:
                 feeds["use_cache_branch"] = np.array([True])
             out = (self.decoder if self.merged else self.decoder_with_past).run(feeds, self.step_outputs)
-            cache.update({_PAST + n[len(_PRESENT):]: v for n, v in out.items() if n.startswith(_PRESENT)})
+            cache.update({PAST + n[len(PRESENT):]: v for n, v in out.items() if n.startswith(PRESENT)})

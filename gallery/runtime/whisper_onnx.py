@@ -11,7 +11,6 @@ tokens, timestamp rules), so the tokens match the PyTorch model's; `tests/runtim
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +18,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from gallery.runtime.engine_base import read_json
+
 logger = logging.getLogger(__name__)
 
 MEL_FILTERS = "mel_filters.npy"  # written by the export: the feature extractor's own filter bank
 ENCODER, DECODER = "encoder_model.onnx", "decoder_model_merged.onnx"
-_PAST, _PRESENT = "past_key_values", "present"
+PAST, PRESENT = "past_key_values", "present"
 NEG_INF = np.float32(-np.inf)
 
 
@@ -193,20 +194,13 @@ def clean_up_spaces(text: str) -> str:
     return text
 
 
-def _empty_past(node: Any) -> np.ndarray:
+def empty_past(node: Any) -> np.ndarray:
     """Return a (1, heads, 0, head_dim) array for a past key/value input of the merged decoder."""
     heads, head_dim = node.shape[1], node.shape[3]
     if not isinstance(heads, int) or not isinstance(head_dim, int):
         raise ValueError(f"past input {node.name} has no fixed heads/head size: {node.shape}")
-    dtype = np.float16 if node.type == "tensor(float16)" else np.float32
+    dtype = np.float16 if getattr(node, "type", "") == "tensor(float16)" else np.float32
     return np.zeros((1, heads, 0, head_dim), dtype=dtype)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
 
 
 def require_files(folder: Path, names: Sequence[str]) -> None:
@@ -254,26 +248,26 @@ class OnnxWhisper:
         self.providers = self.encoder.get_providers()
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.mel_filters = np.load(folder / MEL_FILTERS)
-        features = _read_json(folder / "preprocessor_config.json")
+        features = read_json(folder / "preprocessor_config.json")
         self.sample_rate = int(features.get("sampling_rate", 16000))
         self.window_seconds = float(features.get("chunk_length", 30))
         self.n_fft = int(features.get("n_fft", 400))
         self.hop = int(features.get("hop_length", 160))
         self.n_samples = int(features.get("n_samples", int(self.window_seconds * self.sample_rate)))
-        self.clean_up = bool(_read_json(folder / "tokenizer_config.json").get("clean_up_tokenization_spaces", False))
-        self.facts = WhisperFacts.from_config(_read_json(folder / "generation_config.json"),
-                                              _read_json(folder / "config.json"), self.tokenizer.token_to_id)
+        self.clean_up = bool(read_json(folder / "tokenizer_config.json").get("clean_up_tokenization_spaces", False))
+        self.facts = WhisperFacts.from_config(read_json(folder / "generation_config.json"),
+                                              read_json(folder / "config.json"), self.tokenizer.token_to_id)
         inputs = {i.name: i for i in self.decoder.get_inputs()}
-        self.past_names = [name for name in inputs if name.startswith(_PAST)]
+        self.past_names = [name for name in inputs if name.startswith(PAST)]
         if set(inputs) - set(self.past_names) != {"input_ids", "encoder_hidden_states", "use_cache_branch"}:
             raise ValueError(f"{folder}: unexpected decoder inputs {sorted(inputs)}")
         self.first_outputs = [o.name for o in self.decoder.get_outputs()]
         # The cache branch passes the cross-attention keys/values through as empty placeholders: the loop keeps
         # the first step's and asks only for the self-attention ones, which grow by a token each step.
-        self.step_outputs = ["logits"] + [_PRESENT + name[len(_PAST):] for name in self.past_names
+        self.step_outputs = ["logits"] + [PRESENT + name[len(PAST):] for name in self.past_names
                                           if ".encoder." not in name]
         # The first step's branch reads no past, but every graph input needs a value: empty ones, made once.
-        self._no_past = {name: ort.OrtValue.ortvalue_from_numpy(_empty_past(inputs[name])) for name in self.past_names}
+        self._no_past = {name: ort.OrtValue.ortvalue_from_numpy(empty_past(inputs[name])) for name in self.past_names}
         self._branch = {flag: ort.OrtValue.ortvalue_from_numpy(np.array([flag])) for flag in (False, True)}
 
     # -- steps ------------------------------------------------------------------------------------------
@@ -322,11 +316,11 @@ class OnnxWhisper:
         encoded_value = ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(encoded))
         first = self._first_feed(ort.OrtValue.ortvalue_from_numpy(np.array([ids], dtype=np.int64)), encoded_value)
         present = dict(zip(self.first_outputs, self.decoder.run_with_ort_values(self.first_outputs, first)))
-        feed = {name: present[_PRESENT + name[len(_PAST):]] for name in self.past_names}
+        feed = {name: present[PRESENT + name[len(PAST):]] for name in self.past_names}
         feed["encoder_hidden_states"] = encoded_value
         feed["use_cache_branch"] = self._branch[True]
         logits = present["logits"]
-        renames = [_PAST + name[len(_PRESENT):] for name in self.step_outputs[1:]]
+        renames = [PAST + name[len(PRESENT):] for name in self.step_outputs[1:]]
         rules = Rules(self.facts, int(logits.shape()[-1]), len(prompt), timestamps, no_repeat)
         while True:
             scores = logits.numpy()[0, -1].astype(np.float32, copy=True)
