@@ -98,6 +98,22 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
 
 
+def _post(http: Any, url: str, call: Call, tally: Tally, channel: str, label: str) -> None:
+    """POST one call to the JSON API and record its latency under `channel`, or the error under `label`."""
+    import httpx
+
+    started = time.perf_counter()
+    try:
+        response = http.post(f"{url}/api/demos/{call.demo_id}", json=call.body)
+    except httpx.HTTPError as exc:
+        tally.error(f"{label} {call.demo_id}: {type(exc).__name__}")
+        return
+    if response.status_code == 200:
+        tally.ok(channel, time.perf_counter() - started)
+    else:
+        tally.error(f"{label} {call.demo_id}: HTTP {response.status_code}")
+
+
 def _json_client(url: str, calls: list[Call], offset: int, deadline: float, tally: Tally) -> None:
     import httpx
 
@@ -105,16 +121,7 @@ def _json_client(url: str, calls: list[Call], offset: int, deadline: float, tall
         for call in itertools.islice(itertools.cycle(calls), offset, None):
             if time.monotonic() >= deadline:
                 return
-            started = time.perf_counter()
-            try:
-                response = http.post(f"{url}/api/demos/{call.demo_id}", json=call.body)
-            except httpx.HTTPError as exc:
-                tally.error(f"json {call.demo_id}: {type(exc).__name__}")
-                continue
-            if response.status_code == 200:
-                tally.ok("json", time.perf_counter() - started)
-            else:
-                tally.error(f"json {call.demo_id}: HTTP {response.status_code}")
+            _post(http, url, call, tally, "json", "json")
 
 
 def _gradio_client(url: str, calls: list[Call], offset: int, deadline: float, tally: Tally) -> None:
@@ -225,16 +232,7 @@ def _light_loop(url: str, call: Call, stop: threading.Event, tally: Tally, chann
 
     with httpx.Client(timeout=600) as http:
         while not stop.is_set():
-            started = time.perf_counter()
-            try:
-                response = http.post(f"{url}/api/demos/{call.demo_id}", json=call.body)
-            except httpx.HTTPError as exc:
-                tally.error(f"light {call.demo_id}: {type(exc).__name__}")
-                continue
-            if response.status_code == 200:
-                tally.ok(channel, time.perf_counter() - started)
-            else:
-                tally.error(f"light {call.demo_id}: HTTP {response.status_code}")
+            _post(http, url, call, tally, channel, "light")
 
 
 def run_flood(url: str, heavy: Call, light: Call, requests: int = 24, baseline_s: float = 5.0) -> dict[str, Any]:
