@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
+from gallery.runtime.exporter import client
 from gallery.runtime.image_engine import ImageClassifier, ImagePreprocessor
 from gallery.runtime.seq2seq_onnx import OnnxSeq2Seq
 from gallery.runtime.text_engines import QuestionAnswerer, TextClassifier, TokenClassifier
@@ -47,47 +48,18 @@ BART_GENERATION = {"decoder_start_token_id": 2, "bos_token_id": 0, "eos_token_id
 # Run by the exporter interpreter: Optimum exports each model and saves its preprocessors next to it (as
 # gallery.runtime.exporter does), then copies the tokenizer files transformers 4.57 could not re-save (a
 # transformers 5 tokenizer_config.json fails to load there); seq2seq exports also get a merged-decoder copy.
-EXPORT_SCRIPT = r"""
-import json, shutil, sys
-from pathlib import Path
-import optimum.onnxruntime as ortm
-from optimum.onnx import merge_decoders
-from optimum.utils.save_utils import maybe_save_preprocessors
-KEEP = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
-        "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
-for job in json.loads(sys.argv[1]):
-    src, dst = Path(job["src"]), Path(job["dst"])
-    getattr(ortm, job["cls"]).from_pretrained(str(src), export=True).save_pretrained(str(dst))
-    maybe_save_preprocessors(str(src), dst)
-    for name in KEEP:
-        if (src / name).is_file() and not (dst / name).is_file():
-            shutil.copy2(src / name, dst / name)
-    if job.get("merged"):
-        merged = Path(job["merged"])
-        shutil.copytree(dst, merged)
-        merge_decoders(merged / "decoder_model.onnx", merged / "decoder_with_past_model.onnx",
-                       save_path=merged / "decoder_model_merged.onnx", strict=False)
-        for stale in [*merged.glob("decoder_model.onnx*"), *merged.glob("decoder_with_past_model.onnx*")]:
-            stale.unlink()
-"""
-
-# Run by the exporter interpreter: transformers 4.57's pipelines on the PyTorch models, outputs as JSON. A
-# tokenizer_config.json written by transformers 5 lists extra_special_tokens, which 4.57 reads as a dict.
+# Run by the exporter interpreter: transformers 4.57's pipelines on the PyTorch models, outputs as JSON. The
+# models were saved by transformers 5: the exporter's own readable_source shows them to 4.57.
 REFERENCE_SCRIPT = r"""
-import json, shutil, sys, tempfile
+import contextlib, json, sys
 from pathlib import Path
 from transformers import pipeline
+from gallery.runtime.exporter.steps import readable_source
 pipes, out = {}, {}
-with tempfile.TemporaryDirectory() as tmp:
+with contextlib.ExitStack() as views:
     for name, task, folder, args, kwargs in json.loads(sys.argv[1]):
         if (task, folder) not in pipes:
-            copy = Path(tmp) / str(len(pipes))
-            shutil.copytree(folder, copy)
-            config = json.loads((copy / "tokenizer_config.json").read_text())
-            if isinstance(config.get("extra_special_tokens"), list):
-                del config["extra_special_tokens"]
-            (copy / "tokenizer_config.json").write_text(json.dumps(config))
-            pipes[task, folder] = pipeline(task, model=str(copy))
+            pipes[task, folder] = pipeline(task, model=str(views.enter_context(readable_source(Path(folder)))))
         out[name] = pipes[task, folder](*args, **kwargs)
 print(json.dumps(out, default=float))
 """
@@ -102,8 +74,14 @@ def run_exporter(script: str, payload: Any, timeout: int = 600) -> str:
 
 
 def export_models(jobs: list[dict[str, str]]) -> None:
-    """Export tiny models with Optimum in the exporter environment (one subprocess for all of them)."""
-    run_exporter(EXPORT_SCRIPT, jobs)
+    """Export tiny models with the gallery's own exporter jobs (the steps the registry runs)."""
+    for job in jobs:
+        extras = [] if job["cls"] == "ORTModelForImageClassification" else ["fast_tokenizer"]
+        client.run_job({"op": "export", "ort_class": job["cls"], "src": job["src"], "dst": job["dst"],
+                        "merge": False, "extras": extras})
+        if job.get("merged"):
+            client.run_job({"op": "export", "ort_class": job["cls"], "src": job["src"], "dst": job["merged"],
+                            "merge": True, "extras": extras})
 
 
 def tiny_bart(folder: Path, tokenizer_from: Path, seed: int = 8) -> Path:
@@ -148,7 +126,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def exports(models: Path) -> Path:
-    """Export every tiny model once; seq2seq models both as decoder pairs and with a merged decoder."""
+    """Export every tiny model; seq2seq models both as decoder pairs and with a merged decoder."""
     classes = {"seq": "ORTModelForSequenceClassification", "multi": "ORTModelForSequenceClassification",
                "tok": "ORTModelForTokenClassification", "qa": "ORTModelForQuestionAnswering",
                "vit": "ORTModelForImageClassification", "t5": "ORTModelForSeq2SeqLM", "bart": "ORTModelForSeq2SeqLM"}
