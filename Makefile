@@ -13,8 +13,9 @@ TORCH_VERSION := 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 PORT ?= 7860
 ARTIFACTS ?= test-artifacts
-# Browser tests (chromium), Chinese and emoji glyphs in screenshots (fonts), spoken test clips (espeak-ng).
-DEBIAN_TEST_PACKAGES := chromium fonts-wqy-microhei fonts-noto-color-emoji espeak-ng
+# Browser tests (chromium), Chinese and emoji glyphs in screenshots (fonts), spoken test clips (espeak-ng), the
+# feedback store on a real PostgreSQL server that the tests start themselves (postgresql).
+DEBIAN_TEST_PACKAGES := chromium fonts-wqy-microhei fonts-noto-color-emoji espeak-ng postgresql
 
 DEMO_REQUIREMENTS := $(sort $(wildcard demos/*/*/requirements.txt))
 

@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-mcp", action="store_true", help="do not serve the MCP endpoints (/mcp, /mcp/<sector>)")
     run.add_argument("--data-dir", type=Path,
                      help="where feedback is kept (default $OPENMODELS_DATA or ~/.local/share/openmodels)")
+    run.add_argument("--database-url", metavar="URL",
+                     help="feedback database: sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB "
+                          "(env OPENMODELS_DATABASE_URL; default a SQLite file in --data-dir)")
     run.add_argument("--rate-limit", metavar="N/min",
                      help="JSON API requests per client, e.g. 120/min (default), 5/s; 0 turns it off "
                           "(env OPENMODELS_RATE_LIMIT)")
@@ -136,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve the gallery."""
     from gallery.auth import api_token_from_env, parse_api_token
+    from gallery.feedback.database import resolve_url
     from gallery.logconfig import log_inputs_enabled
     from gallery.ratelimit import parse_rate, rate_from_env
     from gallery.security import embed_origins_from_env
@@ -146,6 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         api_token = parse_api_token(args.api_token) if args.api_token is not None else api_token_from_env()
         rate_limit = parse_rate(args.rate_limit) if args.rate_limit is not None else rate_from_env()
         embed_origins = args.embed_origins if args.embed_origins is not None else embed_origins_from_env()
+        resolve_url(args.database_url, args.data_dir or default_data_dir())  # a bad URL stops here, not mid-start
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -155,7 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         select=[*args.sector, *args.demo], auth=auth, demos_dir=args.demos_dir,
         cache_dir=args.cache_dir or default_cache_dir(), memory_budget=args.memory_budget,
         preload=args.preload, standalone_pages=not args.no_standalone_pages,
-        data_dir=args.data_dir or default_data_dir(), rate_limit=rate_limit,
+        data_dir=args.data_dir or default_data_dir(), database_url=args.database_url, rate_limit=rate_limit,
         log_inputs=log_inputs_enabled() if args.log_inputs is None else args.log_inputs,
         embed_origins=embed_origins, mcp=not args.no_mcp, api_token=api_token,
         metrics=args.metrics, metrics_public=args.metrics_public, max_queue=args.max_queue, max_wait=args.max_wait,

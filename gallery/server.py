@@ -16,7 +16,8 @@ from gallery.api import build_api
 from gallery.auth import BasicAuthMiddleware, api_token_from_env, parse_auth
 from gallery.discovery import DEFAULT_DEMOS_DIR, discover
 from gallery.feedback.api import build_feedback_api
-from gallery.feedback.store import FEEDBACK_FILE, FeedbackStore, default_data_dir
+from gallery.feedback.database import resolve_url
+from gallery.feedback.store import FeedbackStore, FeedbackStoreError, default_data_dir
 from gallery.logconfig import install_access_log_filter, log_inputs_enabled, set_log_inputs
 from gallery.operations import OperationsMiddleware, install_operations
 from gallery.ratelimit import Rate, RateLimiter, rate_from_env, rate_limit_guard
@@ -50,6 +51,7 @@ class ServeConfig:
     preload: bool = False
     standalone_pages: bool = True
     data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = None  # feedback database; None: $OPENMODELS_DATABASE_URL, else SQLite in data_dir
     rate_limit: Rate | None = field(default_factory=rate_from_env)  # per client, JSON API and MCP calls; None: off
     log_inputs: bool = field(default_factory=log_inputs_enabled)
     embed_origins: tuple[str, ...] = field(default_factory=embed_origins_from_env)  # may frame /demo/ pages
@@ -87,7 +89,8 @@ def create_app(config: ServeConfig) -> tuple[FastAPI, GalleryService]:
     index = discover(config.demos_dir, config.select or None)
     registry = ModelRegistry(cache_dir=config.cache_dir, memory_budget_bytes=config.memory_budget)
     service = GalleryService(index, registry, config.cache_dir)
-    service.feedback = FeedbackStore(config.data_dir / FEEDBACK_FILE)  # opened on first use (serve opens it early)
+    # Opened on first use (serve opens it early); --database-url, else $OPENMODELS_DATABASE_URL, else data_dir.
+    service.feedback = FeedbackStore(resolve_url(config.database_url, config.data_dir))
     # What the "Use via API" snippets say; the page swaps in the address the browser really used.
     service.endpoints = Endpoints(config.base_url(), mcp=config.mcp,
                                   auth="bearer" if config.api_token else "basic" if config.auth else None)
@@ -153,13 +156,19 @@ def serve(config: ServeConfig) -> None:
     install_access_log_filter()
     app, service = create_app(config)
     assert service.feedback is not None
-    service.feedback.open()  # create or migrate the database now, so a problem shows at start-up
+    try:
+        service.feedback.open()  # create or migrate the database now, so a problem shows at start-up
+        feedback_state = service.feedback.shown_url
+    except FeedbackStoreError as exc:
+        # Demos do not need the database: serve them, answer feedback with 503, and retry at each submission.
+        logger.error("feedback: %s", exc)
+        feedback_state = f"UNAVAILABLE ({exc}); demos are served, feedback answers 503 until it is back"
     shown = "localhost" if config.host in ("0.0.0.0", "127.0.0.1") else config.host
     print(f"* OpenModels Gallery: {len(service.index.available)} demos, "
           f"{len(service.index.unavailable)} unavailable", flush=True)
     for entry in service.index.unavailable:
         print(f"  - unavailable: {entry.id} ({entry.stage}): {entry.error or entry.manifest and entry.manifest.disabled}")
-    print(f"* Feedback database: {service.feedback.path}", flush=True)
+    print(f"* Feedback database: {feedback_state}", flush=True)
     print(f"* Running on http://{shown}:{config.port}{config.root_path}/", flush=True)
     if config.mcp:
         print(f"* MCP (streamable HTTP) for AI agents: http://{shown}:{config.port}{config.root_path}/mcp", flush=True)

@@ -1,4 +1,4 @@
-"""User feedback on demos: a durable SQLite store, its JSON endpoint, its UI control and its CLI export."""
+"""User feedback on demos: a durable store (SQLite or PostgreSQL), its JSON endpoint, its UI control and its CLI export."""
 
 from gallery.feedback.store import (
     FEEDBACK_FILE,

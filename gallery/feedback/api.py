@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 # Room for a full comment plus input and output at their limits, and the JSON around them.
 BODY_BYTES = 2 * IO_BYTES + 4 * COMMENT_CHARS + 4096
+RETRY_AFTER_S = 30  # a database that is down (restarting, failing over) is usually back within this
 
 REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -73,7 +74,10 @@ def build_feedback_api(service: GalleryService, store: FeedbackStore, guard: Gua
             feedback_id, created = await run_in_threadpool(store.add, feedback)
         except FeedbackStoreError as exc:
             logger.error("demo %s: %s", demo_id, exc)
-            raise HTTPException(503, "the feedback could not be stored right now; please try again") from None
+            # The reason stays in the log: it names the database's host, which is not the visitor's business.
+            raise HTTPException(503, "the feedback database is unavailable right now, so this feedback was not "
+                                     f"stored; please try again in {RETRY_AFTER_S} s",
+                                headers={"Retry-After": str(RETRY_AFTER_S)}) from None
         return JSONResponse({"id": feedback_id, "demo_id": demo_id, "created_at": created}, status_code=201)
 
     return router

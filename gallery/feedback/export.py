@@ -10,13 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from gallery.feedback.store import (
-    COLUMNS,
-    FEEDBACK_FILE,
-    FeedbackStore,
-    FeedbackStoreError,
-    default_data_dir,
-)
+from gallery.feedback.database import DatabaseURLError, resolve_url, shown
+from gallery.feedback.store import COLUMNS, FeedbackStore, FeedbackStoreError, default_data_dir
 
 # A cell that starts with one of these is run as a formula by spreadsheet programs (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -52,17 +47,25 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     for parser in (export, stats):
         parser.add_argument("--data-dir", type=Path,
                             help="where the gallery keeps its data (default $OPENMODELS_DATA or the user data dir)")
+        parser.add_argument("--database-url", metavar="URL",
+                            help="the feedback database, as for `gallery run` (env OPENMODELS_DATABASE_URL; "
+                                 "default the SQLite file in --data-dir)")
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
     """Run `gallery feedback export` or `gallery feedback stats`."""
-    path = (args.data_dir or default_data_dir()) / FEEDBACK_FILE
-    if not path.exists():
-        print(f"note: no feedback recorded yet ({path} does not exist)", file=sys.stderr)
-        rows: list[dict[str, Any]] = []
-        store = None
+    try:
+        url = resolve_url(args.database_url, args.data_dir or default_data_dir())
+    except DatabaseURLError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rows: list[dict[str, Any]] = []
+    store = None
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        # Reading must not create an empty database (and its folder) where none was.
+        print(f"note: no feedback recorded yet ({shown(url)} does not exist)", file=sys.stderr)
     else:
-        store = FeedbackStore(path)
+        store = FeedbackStore(url)
     try:
         if args.feedback_command == "stats":
             table = store.stats() if store else []

@@ -1,51 +1,38 @@
-"""Feedback records in one SQLite file (WAL), durable before acknowledged, with versioned migrations."""
+"""Feedback records: validation, and the store (SQLite or PostgreSQL), durable before acknowledged."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import sqlite3
 import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from gallery.feedback import database
+from gallery.feedback.database import FEEDBACK_FILE  # noqa: F401  (re-exported: callers know it from here)
+
 logger = logging.getLogger(__name__)
 
-FEEDBACK_FILE = "feedback.sqlite3"
 RATINGS = ("up", "down")
 SOURCES = ("ui", "api")
 COMMENT_CHARS = 2000
 IO_BYTES = 64 * 1024  # each of input and output, as compact JSON
-BUSY_TIMEOUT_S = 10.0
 FIELDS = ("rating", "comment", "include_io", "input", "output")
 
-# Each step is applied once, in order, in its own transaction; PRAGMA user_version counts the steps applied.
-# Never edit a released step: append a new one.
-MIGRATIONS: list[tuple[str, ...]] = [
-    (  # 1: the first schema
-        (
-            "CREATE TABLE feedback ("
-            " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-            " demo_id TEXT NOT NULL,"
-            " created_at TEXT NOT NULL,"
-            " rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),"
-            " comment TEXT,"
-            " input_json TEXT,"
-            " output_json TEXT)"
-        ),
-    ),
-    (  # 2: where the feedback came from, and an index for per-demo export and stats
-        "ALTER TABLE feedback ADD COLUMN source TEXT NOT NULL DEFAULT 'unknown'",
-        "CREATE INDEX feedback_demo_time ON feedback (demo_id, created_at)",
-    ),
-]
-SCHEMA_VERSION = len(MIGRATIONS)
 COLUMNS = ("id", "demo_id", "created_at", "rating", "comment", "source", "input_json", "output_json")
+# The table as the queries see it; its history (and so its exact DDL) is in migrations/versions/.
+TABLE = sa.Table("feedback", sa.MetaData(), *(sa.Column(name, sa.Integer if name == "id" else sa.Text,
+                                                        primary_key=name == "id") for name in COLUMNS))
 
 
 class FeedbackError(ValueError):
@@ -127,121 +114,99 @@ class Feedback:
         )
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT), one per submission.
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if mode.lower() != "wal":
-        logger.warning("feedback: %s does not support WAL (journal_mode=%s); writes stay durable but slower", path, mode)
-    # FULL, not NORMAL: in WAL mode NORMAL survives a killed process but may lose the last commits on power
-    # loss; FULL fsyncs the WAL at every commit, so an acknowledged submission survives both. Feedback is
-    # rare enough that one fsync each costs nothing that matters.
-    conn.execute("PRAGMA synchronous = FULL")
-    return conn
-
-
-def schema_version(conn: sqlite3.Connection) -> int:
-    """Return how many migration steps the database has had."""
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-
-def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
-    """Apply the missing migration steps up to `target`, each in its own transaction; return the version."""
-    current = schema_version(conn)
-    if current > SCHEMA_VERSION:
-        raise FeedbackStoreError(f"the feedback database has schema version {current}, newer than this gallery "
-                                 f"knows ({SCHEMA_VERSION}); upgrade the gallery")
-    for version in range(current, target):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if schema_version(conn) != version:  # another process migrated meanwhile
-                conn.execute("ROLLBACK")
-                continue
-            for statement in MIGRATIONS[version]:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version + 1}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        logger.info("feedback: migrated the database to schema version %d", version + 1)
-    return schema_version(conn)
-
-
 class FeedbackStore:
-    """Thread-safe feedback database; opened (and migrated) on first use."""
+    """Thread-safe feedback database (SQLite file or PostgreSQL); connected and migrated on first use."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
+    def __init__(self, url: URL | str | Path) -> None:
+        if isinstance(url, Path):
+            url = URL.create("sqlite", database=str(url))
+        self.url = url if isinstance(url, URL) else database.resolve_url(url, default_data_dir())
+        self.path = Path(self.url.database or "") if self.url.get_backend_name() == "sqlite" else None
+        self._engine: Engine | None = None
         self._lock = threading.Lock()
 
+    @property
+    def shown_url(self) -> str:
+        """Return where feedback goes, fit to print (no password)."""
+        return str(self.path) if self.path else database.shown(self.url)
+
     def open(self) -> FeedbackStore:
-        """Create the file if needed and bring its schema up to date (raises FeedbackStoreError)."""
-        with self._lock:
-            self._open_locked()
+        """Connect and bring the schema up to date (raises FeedbackStoreError)."""
+        self._ready()
         return self
 
-    def _open_locked(self) -> sqlite3.Connection:
-        if self._conn is None:
-            try:
-                # Feedback may hold what users typed: keep the folder and the file private to the operator.
-                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                if not self.path.exists():
-                    os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-                conn = _connect(self.path)
-                migrate(conn)
-            except (OSError, sqlite3.Error) as exc:
-                raise FeedbackStoreError(f"cannot open the feedback database {self.path}: {exc}") from exc
-            self._conn = conn
-        return self._conn
+    def _ready(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                engine = None
+                try:
+                    engine = database.create_engine(self.url)
+                    database.migrate(engine)
+                except (OSError, SQLAlchemyError, RuntimeError) as exc:
+                    if engine is not None:
+                        engine.dispose()
+                    raise FeedbackStoreError(f"cannot open the feedback database {self.shown_url}: "
+                                             f"{_reason(exc)}") from exc
+                self._engine = engine
+            return self._engine
 
     def add(self, feedback: Feedback) -> tuple[int, str]:
         """Store one submission in its own committed transaction; return (id, UTC time) once durable."""
         created = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-        with self._lock:
-            conn = self._open_locked()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                cursor = conn.execute(
-                    "INSERT INTO feedback (demo_id, created_at, rating, comment, input_json, output_json, source)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (feedback.demo_id, created, feedback.rating, feedback.comment, feedback.input_json,
-                     feedback.output_json, feedback.source),
-                )
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise FeedbackStoreError(f"feedback for {feedback.demo_id} was not stored: {exc}") from exc
-        logger.info("demo %s: feedback %d stored (%s)", feedback.demo_id, cursor.lastrowid, feedback.rating)
-        return int(cursor.lastrowid or 0), created
+        values = {"demo_id": feedback.demo_id, "created_at": created, "rating": feedback.rating,
+                  "comment": feedback.comment, "input_json": feedback.input_json,
+                  "output_json": feedback.output_json, "source": feedback.source}
+        engine = self._ready()
+        try:
+            # The transaction commits (and the database syncs it) before begin() returns: then it is durable.
+            with engine.begin() as conn:
+                feedback_id = int(conn.execute(sa.insert(TABLE).values(values)).inserted_primary_key[0])
+        except SQLAlchemyError as exc:
+            raise FeedbackStoreError(f"feedback for {feedback.demo_id} was not stored: {_reason(exc)}") from exc
+        logger.info("demo %s: feedback %d stored (%s)", feedback.demo_id, feedback_id, feedback.rating)
+        return feedback_id, created
 
     def rows(self, demo_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Yield stored feedback as dicts (COLUMNS), oldest first, optionally for one demo."""
-        where, params = ("WHERE demo_id = ?", (demo_id,)) if demo_id else ("", ())
-        with self._lock:
-            conn = self._open_locked()
-            found = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback {where} ORDER BY id", params).fetchall()
+        query = sa.select(*(TABLE.c[c] for c in COLUMNS)).order_by(TABLE.c.id)
+        if demo_id:
+            query = query.where(TABLE.c.demo_id == demo_id)
+        try:
+            with self._ready().connect() as conn:
+                found = conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise FeedbackStoreError(f"cannot read the feedback database: {_reason(exc)}") from exc
         for row in found:
             yield dict(zip(COLUMNS, row))
 
     def stats(self) -> list[dict[str, Any]]:
         """Return per-demo counts: total, up, down, with comment, with input/output, last time."""
-        with self._lock:
-            conn = self._open_locked()
-            found = conn.execute(
-                "SELECT demo_id, COUNT(*), SUM(rating = 'up'), SUM(rating = 'down'), COUNT(comment),"
-                " SUM(input_json IS NOT NULL OR output_json IS NOT NULL), MAX(created_at)"
-                " FROM feedback GROUP BY demo_id ORDER BY demo_id"
-            ).fetchall()
+        c = TABLE.c
+
+        def count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+            return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+        query = (sa.select(c.demo_id, sa.func.count(), count_if(c.rating == "up"), count_if(c.rating == "down"),
+                           sa.func.count(c.comment), count_if(c.input_json.isnot(None) | c.output_json.isnot(None)),
+                           sa.func.max(c.created_at))
+                 .group_by(c.demo_id).order_by(c.demo_id))
+        try:
+            with self._ready().connect() as conn:
+                found = conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise FeedbackStoreError(f"cannot read the feedback database: {_reason(exc)}") from exc
         keys = ("demo_id", "total", "up", "down", "comments", "with_io", "last")
-        return [dict(zip(keys, row)) for row in found]
+        return [dict(zip(keys, (int(v) if isinstance(v, Decimal) else v for v in row))) for row in found]
 
     def close(self) -> None:
-        """Close the connection (the next use reopens it)."""
+        """Close every connection (the next use reconnects)."""
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+
+def _reason(exc: BaseException) -> str:
+    """Return the first line of the driver's message, without SQLAlchemy's statement dump and links."""
+    original = getattr(exc, "orig", None) or exc
+    return (str(original).strip().splitlines() or [type(original).__name__])[0]

@@ -16,6 +16,7 @@ import httpx
 import pytest
 import uvicorn
 
+from tests.postgres import PostgresServer, postgres_bin
 from tests.serving import free_port, launch_gallery
 
 HERE = Path(__file__).resolve().parent
@@ -109,3 +110,14 @@ def echo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                    env={"OPENMODELS_MAX_REQUEST_BYTES": str(REQUEST_LIMIT), "OPENMODELS_LOG_INPUTS": ""})
     yield server
     stop(server)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (Debian's `postgresql` package, which `make test` installs)."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL is not installed: `make install-test` installs Debian's postgresql package")
+    server = PostgresServer(bin_dir).start()
+    yield server
+    server.stop()

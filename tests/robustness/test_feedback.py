@@ -1,4 +1,4 @@
-"""Feedback: the SQLite store and its migrations, the JSON endpoint, the UI control and the CSV export."""
+"""Feedback: the store (SQLite and a real PostgreSQL) and its migrations, the JSON endpoint, the UI control and the CSV export."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ import httpx
 import pytest
 
 from gallery.cli import main
+from gallery.feedback import database
+from gallery.feedback.database import head_revision
 from gallery.feedback.store import (
     COMMENT_CHARS,
     FEEDBACK_FILE,
     IO_BYTES,
-    SCHEMA_VERSION,
     Feedback,
     FeedbackError,
     FeedbackStore,
     FeedbackStoreError,
-    migrate,
 )
 from gallery.ui.i18n import STRINGS
 from tests.robustness.conftest import Server, make_tree, serve_app
@@ -48,44 +48,71 @@ def base_url(app_and_data: tuple[object, object, Path]) -> Iterator[str]:
         yield url
 
 
-def test_new_database_is_wal_full_sync_and_current_schema(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path / "d" / FEEDBACK_FILE).open()
-    conn = store._conn
-    assert conn is not None
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
-    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o700
-    assert (tmp_path / "d" / FEEDBACK_FILE).stat().st_mode & 0o777 == 0o600
+# The schema as the gallery created it before Alembic, step by step (PRAGMA user_version counted the steps).
+LEGACY_STEPS = [
+    ["CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, demo_id TEXT NOT NULL, created_at TEXT NOT NULL,"
+     " rating TEXT NOT NULL CHECK (rating IN ('up', 'down')), comment TEXT, input_json TEXT, output_json TEXT)"],
+    ["ALTER TABLE feedback ADD COLUMN source TEXT NOT NULL DEFAULT 'unknown'",
+     "CREATE INDEX feedback_demo_time ON feedback (demo_id, created_at)"],
+]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty feedback database of each kind: a SQLite file, and a database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'd' / FEEDBACK_FILE}"
+    return request.getfixturevalue("postgres").database()
+
+
+def _scalar(store: FeedbackStore, sql: str) -> object:
+    with store._ready().connect() as conn:
+        return conn.exec_driver_sql(sql).scalar()
+
+
+def test_new_database_is_durable_and_at_the_newest_revision(database_url: str, tmp_path: Path) -> None:
+    store = FeedbackStore(database_url).open()
+    assert _scalar(store, "SELECT version_num FROM alembic_version") == head_revision() == "0002"
+    if store.path is not None:
+        assert _scalar(store, "PRAGMA journal_mode") == "wal"
+        assert _scalar(store, "PRAGMA synchronous") == 2  # FULL
+        assert (tmp_path / "d").stat().st_mode & 0o777 == 0o700
+        assert (tmp_path / "d" / FEEDBACK_FILE).stat().st_mode & 0o777 == 0o600
+    else:  # a commit returns once its WAL record is flushed
+        assert _scalar(store, "SHOW synchronous_commit") == "on" and _scalar(store, "SHOW fsync") == "on"
     feedback_id, created = store.add(Feedback.parse("education/echo", {"rating": "down", "comment": "meh"}))
     assert feedback_id == 1 and created.endswith("+00:00")
     [row] = list(store.rows())
     assert row["rating"] == "down" and row["comment"] == "meh" and row["source"] == "api"
     store.close()
+    assert [r["id"] for r in FeedbackStore(database_url).open().rows()] == [1]  # reopening migrates nothing
 
 
-def test_migrates_a_version_1_database_keeping_its_rows(tmp_path: Path) -> None:
+@pytest.mark.parametrize("steps", [1, 2])
+def test_upgrades_a_sqlite_file_from_before_alembic_keeping_its_rows(tmp_path: Path, steps: int) -> None:
     path = tmp_path / FEEDBACK_FILE
     old = sqlite3.connect(path, isolation_level=None)
-    assert migrate(old, target=1) == 1
+    for step in LEGACY_STEPS[:steps]:
+        for statement in step:
+            old.execute(statement)
+    old.execute(f"PRAGMA user_version = {steps}")
     old.execute("INSERT INTO feedback (demo_id, created_at, rating, comment) VALUES"
                 " ('education/echo', '2024-01-02T03:04:05.000+00:00', 'up', 'from v1')")
     old.close()
     store = FeedbackStore(path).open()
-    rows = list(store.rows())
-    assert rows == [{"id": 1, "demo_id": "education/echo", "created_at": "2024-01-02T03:04:05.000+00:00",
-                     "rating": "up", "comment": "from v1", "source": "unknown", "input_json": None,
-                     "output_json": None}]
-    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION  # type: ignore[union-attr]
-    indexes = {r[1] for r in store._conn.execute("PRAGMA index_list(feedback)")}  # type: ignore[union-attr]
-    assert "feedback_demo_time" in indexes
+    assert list(store.rows()) == [{"id": 1, "demo_id": "education/echo", "created_at": "2024-01-02T03:04:05.000+00:00",
+                                   "rating": "up", "comment": "from v1", "source": "unknown", "input_json": None,
+                                   "output_json": None}]
+    assert _scalar(store, "SELECT version_num FROM alembic_version") == head_revision()
+    with store._ready().connect() as conn:
+        assert "feedback_demo_time" in {r[1] for r in conn.exec_driver_sql("PRAGMA index_list(feedback)")}
     new_id, _ = store.add(Feedback.parse("education/echo", {"rating": "up"}))
     assert new_id == 2
     store.close()
-    assert migrate(sqlite3.connect(path, isolation_level=None)) == SCHEMA_VERSION  # applying again is a no-op
+    assert len(list(FeedbackStore(path).open().rows())) == 2  # opening again is a no-op
 
 
-def test_refuses_a_database_from_a_newer_gallery(tmp_path: Path) -> None:
+def test_refuses_a_sqlite_file_from_a_newer_gallery_before_alembic(tmp_path: Path) -> None:
     path = tmp_path / FEEDBACK_FILE
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA user_version = 99")
@@ -94,8 +121,44 @@ def test_refuses_a_database_from_a_newer_gallery(tmp_path: Path) -> None:
         FeedbackStore(path).open()
 
 
-def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path / FEEDBACK_FILE)
+def test_refuses_a_database_a_newer_gallery_migrated(database_url: str) -> None:
+    FeedbackStore(database_url).open().close()
+    store = FeedbackStore(database_url)
+    engine = database.create_engine(store.url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    engine.dispose()
+    with pytest.raises(FeedbackStoreError, match="revision 9999, newer than this gallery knows"):
+        store.open()
+
+
+def test_replicas_starting_at_once_migrate_once(database_url: str) -> None:
+    stores = [FeedbackStore(database_url) for _ in range(4)]
+    barrier = threading.Barrier(len(stores))
+    errors: list[BaseException] = []
+
+    def open_store(store: FeedbackStore) -> None:
+        barrier.wait()
+        try:
+            store.open()
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    ids = [s.add(Feedback.parse("education/echo", {"rating": "up"}))[0] for s in stores]
+    assert sorted(ids) == [1, 2, 3, 4]
+    assert _scalar(stores[0], "SELECT COUNT(*) FROM alembic_version") == 1
+    for s in stores:
+        s.close()
+
+
+def test_concurrent_writers_lose_nothing(database_url: str) -> None:
+    store = FeedbackStore(database_url)
     ids: list[int] = []
     lock = threading.Lock()
 
@@ -113,7 +176,41 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     assert sorted(ids) == list(range(1, 201))
     comments = {r["comment"] for r in store.rows()}
     assert comments == {f"{w}-{i}" for w in range(8) for i in range(25)}
+    stats = {r["demo_id"]: r for r in store.stats()}
+    assert stats["education/echo"]["total"] == 200 and stats["education/echo"]["up"] == 200
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:secret@db:5432/feedback", "postgresql+psycopg://u:***@db:5432/feedback"),
+        ("postgresql://u@db/feedback", "postgresql+psycopg://u@db/feedback"),
+        ("postgresql+psycopg://u@db/feedback", "postgresql+psycopg://u@db/feedback"),
+        ("sqlite:////srv/feedback.sqlite3", "sqlite:////srv/feedback.sqlite3"),
+    ],
+)
+def test_database_urls_are_normalised(given: str, expected: str, tmp_path: Path) -> None:
+    assert database.shown(database.resolve_url(given, tmp_path)) == expected
+
+
+@pytest.mark.parametrize("given", ["mysql://u@db/x", "sqlite://", "sqlite:///:memory:", "not a url"])
+def test_unusable_database_urls_say_what_works(given: str, tmp_path: Path) -> None:
+    with pytest.raises(database.DatabaseURLError, match="postgresql\\+psycopg://USER"):
+        database.resolve_url(given, tmp_path)
+
+
+def test_database_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(database.ENV_URL, "postgres://u@db/x")
+    assert database.shown(database.resolve_url(None, tmp_path)) == "postgresql+psycopg://u@db/x"
+    assert database.shown(database.resolve_url("sqlite:////a/b.db", tmp_path)) == "sqlite:////a/b.db"  # flag wins
+    monkeypatch.delenv(database.ENV_URL)
+    assert database.resolve_url(None, tmp_path).database == str(tmp_path / FEEDBACK_FILE)
+
+
+def test_bad_database_url_stops_gallery_run_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--database-url", "mysql://u@db/x"]) == 2
+    assert "unsupported database URL 'mysql://u@db/x'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Kill the server with SIGKILL in the middle of a burst of feedback: every acknowledged submission survives."""
+"""Kill the server with SIGKILL in the middle of a burst of feedback: every acknowledged submission survives, on
+SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
-from gallery.feedback.store import FEEDBACK_FILE
+from gallery.feedback.store import FEEDBACK_FILE, FeedbackStore
+from tests.postgres import PostgresServer
 from tests.robustness.conftest import make_tree, start, stop
 
 URL = "/api/demos/education/echo/feedback"
@@ -24,9 +28,17 @@ WRITERS = 6
 KILL_AFTER = 120  # acknowledged submissions before the kill
 
 
-def test_every_acknowledged_feedback_survives_sigkill(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The default SQLite file in the server's data dir, and a database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / FEEDBACK_FILE}"
+    return request.getfixturevalue("postgres").database()
+
+
+def test_every_acknowledged_feedback_survives_sigkill(tmp_path: Path, database_url: str) -> None:
     demos = make_tree(tmp_path)
-    options = ("--demo", "education/echo", "--no-standalone-pages", "--rate-limit", "0")
+    options = ("--demo", "education/echo", "--no-standalone-pages", "--rate-limit", "0", "--database-url", database_url)
     server = start(tmp_path, demos, *options)
     acked: dict[int, str] = {}
     failures: list[str] = []
@@ -67,11 +79,13 @@ def test_every_acknowledged_feedback_survives_sigkill(tmp_path: Path) -> None:
 
     restarted = start(tmp_path, demos, *options)  # reopens (and recovers) the same database
     try:
-        db = restarted.data / FEEDBACK_FILE
-        conn = sqlite3.connect(db)
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        stored = dict(conn.execute("SELECT id, comment FROM feedback WHERE demo_id = 'education/echo'").fetchall())
-        conn.close()
+        if database_url.startswith("sqlite"):
+            conn = sqlite3.connect(restarted.data / FEEDBACK_FILE)
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            conn.close()
+        store = FeedbackStore(database_url)
+        stored = {r["id"]: r["comment"] for r in store.rows("education/echo")}
+        store.close()
         missing = {i: c for i, c in acked.items() if stored.get(i) != c}
         assert not missing, f"{len(missing)} acknowledged submissions lost after SIGKILL: {list(missing.items())[:5]}"
         # Ids are never reused after a crash.
@@ -81,7 +95,8 @@ def test_every_acknowledged_feedback_survives_sigkill(tmp_path: Path) -> None:
         stop(restarted)
 
     export = subprocess.run([sys.executable, "-m", "gallery", "feedback", "export", "--csv", "--data-dir",
-                             str(restarted.data)], capture_output=True, text=True, timeout=60, check=True)
+                             str(restarted.data), "--database-url", database_url],
+                            capture_output=True, text=True, timeout=60, check=True)
     rows = {int(r["id"]): r for r in csv.DictReader(io.StringIO(export.stdout))}
     assert all(rows[i]["comment"] == c and rows[i]["demo_id"] == "education/echo" for i, c in acked.items())
     assert rows[after.json()["id"]]["comment"] == "after restart"
@@ -89,11 +104,26 @@ def test_every_acknowledged_feedback_survives_sigkill(tmp_path: Path) -> None:
     assert len(rows) >= len(acked) + 1
 
 
-@pytest.mark.parametrize("mode", ["journal_mode", "synchronous"])
-def test_settings_that_make_it_durable(tmp_path: Path, mode: str) -> None:
-    from gallery.feedback.store import _connect
-
-    conn = _connect(tmp_path / FEEDBACK_FILE)
-    value = conn.execute(f"PRAGMA {mode}").fetchone()[0]
-    assert value == {"journal_mode": "wal", "synchronous": 2}[mode]
-    conn.close()
+def test_a_database_that_is_down_answers_503_and_never_takes_demos_down(tmp_path: Path, postgres: PostgresServer) -> None:
+    name = f"later_{uuid.uuid4().hex[:8]}"  # no such database yet: the server cannot reach its store
+    server = start(tmp_path, make_tree(tmp_path), "--demo", "education/echo", "--no-standalone-pages",
+                   "--database-url", postgres.url(name))
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            assert client.post("/api/demos/education/echo", json={"text": "one two three"}).status_code == 200
+            assert client.get("/readyz").status_code == 200
+            refused = client.post(URL, json={"rating": "up", "comment": "while down"})
+            assert refused.status_code == 503
+            assert "feedback database is unavailable" in refused.json()["detail"]
+            assert int(refused.headers["retry-after"]) > 0
+            assert "password" not in refused.text and str(postgres.port) not in refused.text
+            with psycopg.connect(f"host=127.0.0.1 port={postgres.port} user=postgres dbname=postgres",
+                                 autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            stored = client.post(URL, json={"rating": "up", "comment": "once it is back"})  # no restart needed
+            assert stored.status_code == 201, stored.text
+        assert "Feedback database: UNAVAILABLE" in server.log_text()
+    finally:
+        stop(server)
+    rows = list(FeedbackStore(postgres.url(name)).rows())
+    assert [r["comment"] for r in rows] == ["once it is back"]
