@@ -14,8 +14,8 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 PORT ?= 7860
 ARTIFACTS ?= test-artifacts
 # Browser tests (chromium), Chinese and emoji glyphs in screenshots (fonts), spoken test clips (espeak-ng), the
-# feedback store on a real PostgreSQL server that the tests start themselves (postgresql).
-DEBIAN_TEST_PACKAGES := chromium fonts-wqy-microhei fonts-noto-color-emoji espeak-ng postgresql
+# feedback store on a real PostgreSQL server and docs/DEPLOY.md's nginx block, both started by the tests themselves.
+DEBIAN_TEST_PACKAGES := chromium fonts-wqy-microhei fonts-noto-color-emoji espeak-ng postgresql nginx
 
 DEMO_REQUIREMENTS := $(sort $(wildcard demos/*/*/requirements.txt))
 
