@@ -21,6 +21,7 @@ from gallery.errors import InputError, ModelUnavailableError
 from gallery.limits import LIMITS, Limits
 from gallery.manifest import InputSpec, Manifest
 from gallery.metrics import counted
+from gallery.presentation import accept_language, language, people_text, render
 from gallery.service import DemoFailure, DemoNotFound, DemoUnavailable, GalleryService
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,8 @@ def result_description(manifest: Manifest) -> str:
     """Return what a demo's JSON result holds, in words, from the manifest's output views."""
     views = "; ".join(f"{o.label.en} ({o.type})" for o in manifest.outputs)
     return (f"The demo's result as a JSON object, the same through the JSON API, gradio_client and MCP. "
-            f"The gallery shows it as: {views}.")
+            f"The gallery shows it as: {views}. Ask for a language (`?lang=en` or `zh`, or an Accept-Language "
+            "header) and the result adds `display`: `{lang, views}`, the text views as the page shows them.")
 
 
 def result_schema(manifest: Manifest) -> dict[str, Any]:
@@ -126,7 +128,7 @@ def request_example(manifest: Manifest) -> dict[str, Any] | None:
     """Return the first manifest example as a JSON request, each file shown as a data URL to fill in."""
     if not manifest.examples:
         return None
-    example = dict(manifest.examples[0])
+    example = manifest.example_values(0)
     for spec in manifest.inputs:
         value = example.get(spec.name)
         if spec.type in FILE_TYPES and isinstance(value, str):
@@ -233,6 +235,17 @@ async def _raw_inputs(request: Request, manifest: Manifest, limit: int) -> dict[
     return data
 
 
+def display(service: GalleryService, demo_id: str, result: dict[str, Any], raw: dict[str, Any],
+            lang: str) -> dict[str, Any]:
+    """Return the JSON API's `display`: the text views the page shows for this result, in `lang`."""
+    manifest = service.entry(demo_id).manifest
+    assert manifest is not None
+    # present() reads text inputs (pasted notes, a series); an upload is not a path here, so it gets None.
+    inputs = {s.name: None if s.type in FILE_TYPES else raw.get(s.name) for s in manifest.inputs}
+    views = render(service.code[demo_id], demo_id, manifest, result, inputs, language(lang))
+    return people_text(manifest, views, lang)
+
+
 def build_api(service: GalleryService, guard: Guard | None = None) -> APIRouter:
     """Return the /api router; `guard` (auth, rate limit) runs before every request."""
 
@@ -277,6 +290,9 @@ def build_api(service: GalleryService, guard: Guard | None = None) -> APIRouter:
             raise HTTPException(500, str(exc)) from None
         elapsed = (time.perf_counter() - started) * 1000
         logger.info("demo %s: API request %d bytes in, %.1f ms", demo_id, int(request.headers.get("content-length") or 0), elapsed)
+        asked = request.query_params.get("lang") or accept_language(request.headers.get("accept-language"))
+        if asked:  # people text in the language asked for, beside the language-neutral fields
+            result = {**result, "display": await run_in_threadpool(display, service, demo_id, result, raw, asked)}
         return JSONResponse(result, headers={"X-Inference-Ms": f"{elapsed:.1f}"})
 
     for entry in service.index.entries:

@@ -27,7 +27,7 @@ class DemoCode:
 
     module: ModuleType
     predict: Callable[..., dict[str, Any]]
-    present: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None
+    present: Callable[[dict[str, Any], dict[str, Any], str], dict[str, Any]] | None
     build: Callable[..., Any] | None
 
 
@@ -62,9 +62,23 @@ def import_demo(entry: DemoEntry) -> DemoCode:
     return DemoCode(
         module=module,
         predict=predict,
-        present=present if callable(present) else None,
+        present=with_language(present) if callable(present) else None,
         build=build if callable(build) else None,
     )
+
+
+def with_language(present: Callable[..., dict[str, Any]]) -> Callable[[dict[str, Any], dict[str, Any], str], dict[str, Any]]:
+    """Return `present` as `present(result, inputs, lang)`; one written before `lang` existed ignores it."""
+    try:
+        params = list(inspect.signature(present).parameters.values())
+    except (TypeError, ValueError):
+        return present
+    takes_lang = any(p.name == "lang" for p in params) or len(params) >= 3 or any(
+        p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+    if takes_lang:
+        return present
+    # An older two-argument present still renders (both languages at once); `gallery check` asks for `lang`.
+    return lambda result, inputs, lang: present(result, inputs)
 
 
 def check_predict_signature(predict: Callable[..., Any], input_names: list[str], where: str) -> None:

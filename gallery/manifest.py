@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator,
+                      model_validator)
+from typing_extensions import NotRequired, TypedDict
 
 from gallery.runtime.spec import ModelSpec
 
@@ -43,6 +45,17 @@ class Bilingual(_Strict):
     def get(self, lang: str) -> str:
         """Return the text for `lang`, falling back to English."""
         return self.zh if lang.startswith("zh") else self.en
+
+
+# The key of an example that is its caption, not an input value; no input may take this name.
+EXAMPLE_LABEL = "label"
+
+
+class Example(TypedDict):
+    """One example: `{input name: value}`, plus an optional caption `label: {en, zh}`."""
+
+    __pydantic_config__ = ConfigDict(extra="allow")  # type: ignore[misc]
+    label: NotRequired[Bilingual]
 
 
 def _identifier(value: str) -> str:
@@ -95,7 +108,14 @@ class OutputSpec(_Strict):
     name: Identifier
     type: OutputType
     label: Bilingual
-    columns: list[str] | None = Field(None, min_length=1, description="a table's column headers before any result")
+    columns: list[str | Bilingual] | None = Field(
+        None, min_length=1, description="a table's column headers before any result (text, or {en, zh})")
+
+    def column_names(self, lang: str) -> list[str] | None:
+        """Return the column headers in `lang` (a plain text header is the same in both)."""
+        if self.columns is None:
+            return None
+        return [c if isinstance(c, str) else c.get(lang) for c in self.columns]
 
     @model_validator(mode="after")
     def _columns_for_tables(self) -> OutputSpec:
@@ -119,8 +139,18 @@ class Manifest(_Strict):
     models: dict[str, ModelSpec] = Field(default_factory=dict)
     inputs: list[InputSpec] = Field(min_length=1)
     outputs: list[OutputSpec] = Field(min_length=1)
-    examples: list[dict[str, Any]] = Field(default_factory=list)
+    # After validation each example holds input values only; its caption moves to `example_label(index)`.
+    examples: list[Example] = Field(default_factory=list)
     disabled: str | None = None
+    _example_labels: list[Bilingual | None] = PrivateAttr(default_factory=list)
+
+    def example_values(self, index: int) -> dict[str, Any]:
+        """Return a copy of example `index`'s input values."""
+        return dict(self.examples[index])
+
+    def example_label(self, index: int) -> Bilingual | None:
+        """Return example `index`'s caption, if the manifest gives one."""
+        return self._example_labels[index] if index < len(self._example_labels) else None
 
     @property
     def slug(self) -> str:
@@ -154,10 +184,14 @@ class Manifest(_Strict):
         names = [spec.name for spec in self.inputs]
         if len(set(names)) != len(names):
             raise ValueError("inputs: names must be unique")
+        if EXAMPLE_LABEL in names:
+            raise ValueError(f"inputs: {EXAMPLE_LABEL!r} is reserved (an example's caption); rename the input")
         for index, example in enumerate(self.examples):
-            unknown = set(example) - set(names)
+            unknown = set(example) - set(names) - {EXAMPLE_LABEL}
             if unknown:
                 raise ValueError(f"examples[{index}]: unknown input(s) {sorted(unknown)}")
+        # Every consumer of `examples` (API snippets, tests, calibration) reads input values only.
+        self._example_labels = [example.pop(EXAMPLE_LABEL, None) for example in self.examples]  # type: ignore[misc]
         return self
 
 

@@ -58,7 +58,7 @@ def _default(spec: InputSpec) -> Any:
 def example_request(manifest: Manifest) -> dict[str, Any]:
     """Return the inputs the snippets send: the first example (files by base name), else placeholders."""
     if manifest.examples:
-        example = dict(manifest.examples[0])
+        example = manifest.example_values(0)
     else:
         example = {s.name: _default(s) for s in manifest.inputs if s.required and s.default is None}
     for spec in manifest.inputs:

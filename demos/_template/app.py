@@ -27,8 +27,12 @@ def predict(ctx: DemoContext, text: str) -> dict[str, Any]:
     return classify_demo(ctx, text, label_field="label", input_name="text")
 
 
-def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
-    """Map the result onto the manifest's outputs: the `label` output shows every category's probability."""
+def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
+    """Map the result onto the manifest's outputs: the `label` output shows every category's probability.
+
+    `lang` is the visitor's language, "en" or "zh": every text you return for people (sentences, table
+    headers, notes) must be in that one language. The JSON result of predict stays language-neutral.
+    """
     return present_classification(result, "label")
 
 

@@ -190,8 +190,17 @@ def _signature_problems(path: Path, node: ast.FunctionDef | ast.AsyncFunctionDef
     return []
 
 
+def _present_problems(path: Path, node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Problem]:
+    names = [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
+    if names[2:3] != ["lang"]:
+        return [Problem(path, "present", f"must be `present(result, inputs, lang)`, got ({', '.join(names)}): the "
+                                         "visitor's language, 'en' or 'zh', picks the one language every text is in")]
+    return []
+
+
 def check(folder: DemoFolder) -> list[Problem]:
-    """Report a missing app.py or predict, a predict whose parameters do not match the inputs, and import-time work."""
+    """Report a missing app.py or predict, a predict whose parameters do not match the inputs, a present without
+    `lang`, and import-time work."""
     path = folder.path / APP_NAME
     if not path.is_file():
         return [Problem(path, "(file)", "missing: every demo needs an app.py with predict(ctx, <inputs>)")]
@@ -210,6 +219,8 @@ def check(folder: DemoFolder) -> list[Problem]:
     elif "predict" not in imported:
         problems.append(Problem(path, "predict", "not defined: write `def predict(ctx, <inputs>) -> dict` at the top "
                                                  "level of app.py"))
+    if "present" in defs:
+        problems += _present_problems(path, defs["present"])
     for finding in ImportTimeScanner(module, text).scan(module):
         via = f" (inside {finding.via}(), which runs at import)" if finding.via else ""
         reason = finding.reason.replace("<id>", folder.id)

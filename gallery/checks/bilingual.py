@@ -1,4 +1,4 @@
-"""Bilingual texts: titles, summaries, disclaimers and labels carry non-empty `en` and `zh`."""
+"""Bilingual texts: titles, summaries, disclaimers, labels and example captions carry non-empty `en` and `zh`."""
 
 from __future__ import annotations
 
@@ -61,4 +61,8 @@ def check(folder: DemoFolder) -> list[Problem]:
         for index, item in enumerate(items if isinstance(items, list) else []):
             if isinstance(item, dict):
                 problems += text_problems(path, f"{key}[{index}].label", item.get("label"), required=True)
+    examples = folder.get("examples")
+    for index, example in enumerate(examples if isinstance(examples, list) else []):
+        if isinstance(example, dict):  # a caption is optional: the UI shows the example's value without one
+            problems += text_problems(path, f"examples[{index}].label", example.get("label"), required=False)
     return problems

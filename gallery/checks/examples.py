@@ -8,6 +8,7 @@ from typing import Any
 from gallery.checks.base import DemoFolder, Problem
 from gallery.errors import InputError
 from gallery.inputs import coerce_inputs
+from gallery.manifest import EXAMPLE_LABEL
 
 FILE_INPUTS = ("image", "audio", "file")
 # Example files are committed to the repository and downloaded by every visitor who clicks them.
@@ -66,7 +67,7 @@ def check(folder: DemoFolder) -> list[Problem]:
             problems.append(Problem(path, field, "must be a mapping of input name to value"))
             continue
         if names is not None:
-            unknown = [key for key in example if key not in names]
+            unknown = [key for key in example if key not in names and key != EXAMPLE_LABEL]
             if unknown:
                 problems.append(Problem(path, field, f"unknown input(s) {unknown}; the inputs are {names}"))
                 continue
@@ -76,7 +77,7 @@ def check(folder: DemoFolder) -> list[Problem]:
         if bad_files or folder.manifest is None:
             continue  # values are checked against the inputs only once the manifest is valid
         raw = {key: str((folder.path / value).resolve()) if key in file_inputs else value
-               for key, value in example.items()}
+               for key, value in example.items() if key != EXAMPLE_LABEL}
         try:
             coerce_inputs(folder.manifest, raw, allow_paths=True)
         except InputError as exc:

@@ -11,11 +11,18 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Gradio's i18n picks its locale from navigator.language once, at start-up, before it injects `head`
-# content; so a remembered language choice must be in place before any Gradio script runs.
+# content; so a remembered language choice (or a link's ?lang=) must be in place before any Gradio script runs.
 LANGUAGE_BOOTSTRAP = """<script>
 (function () {
   var stored = null;
   try { stored = localStorage.getItem('om-lang'); } catch (e) {}
+  // A link's ?lang=zh (or en) wins, and is remembered like a choice made with the switch.
+  var asked = null;
+  try { asked = new URLSearchParams(window.location.search).get('lang'); } catch (e) {}
+  if (asked) {
+    stored = asked.toLowerCase().indexOf('zh') === 0 ? 'zh' : 'en';
+    try { localStorage.setItem('om-lang', stored); } catch (e) {}
+  }
   if (stored) {
     var tag = stored === 'zh' ? 'zh-CN' : 'en-US';
     try {

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
+from pathlib import Path
+
 from gallery.discovery import DemoIndex
-from gallery.manifest import Bilingual
+from gallery.manifest import Bilingual, Manifest
 
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "中文"}
 
@@ -25,7 +27,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "search.placeholder": ("Type to filter by title, task, model, tag…", "输入标题、任务、模型或标签进行筛选…"),
     "home.unavailable": ("Unavailable demos", "不可用的演示"),
     "demo.run": ("Run", "运行"),
-    "demo.examples": ("Examples", "示例"),
+    "demo.examples": ("Examples: one click runs one", "示例：点击即运行"),
+    "demo.example": ("Example {n}", "示例 {n}"),
+    "demo.ran": ("Ran", "本次运行"),
+    "demo.first_run": ("first run: loaded the model in {seconds} s", "首次运行：模型加载用时 {seconds} 秒"),
     "demo.result_json": ("JSON result (same as the API returns)", "JSON 结果（与 API 返回一致）"),
     "demo.model_card": ("Model card", "模型卡片"),
     "demo.link": ("Link to this demo", "本演示的链接"),
@@ -104,6 +109,8 @@ def build_i18n(index: DemoIndex) -> gr.I18n:
                 texts[f"in.{spec.name}.choice.{value}"] = label
         for spec in manifest.outputs:
             texts[f"out.{spec.name}"] = spec.label
+        for index in range(len(manifest.examples)):
+            texts[f"example.{index}"] = example_caption(manifest, index)
         tool, sector = manifest.tool_name, manifest.sector
         texts["api.tool"] = Bilingual(
             en=f"Every demo is a tool for AI agents (MCP). This one is `{tool}`, served with the other {sector} "
@@ -114,6 +121,30 @@ def build_i18n(index: DemoIndex) -> gr.I18n:
             en[demo_key(manifest.id, part)] = text.en
             zh[demo_key(manifest.id, part)] = text.zh
     return gr.I18n(en=en, zh=zh)
+
+
+FILE_INPUTS = ("image", "audio", "file")
+
+
+def example_caption(manifest: Manifest, index: int) -> Bilingual:
+    """Return what an example's button says: the manifest's caption, else its first text or its file's name."""
+    label = manifest.example_label(index)
+    if label is not None:
+        return label
+    values = manifest.example_values(index)
+    for spec in manifest.inputs:
+        value = values.get(spec.name)
+        if spec.type == "text" and isinstance(value, str) and value.strip():
+            first = " ".join(value.split())
+            first = first if len(first) <= 48 else first[:47].rstrip() + "…"
+            return Bilingual(en=first, zh=first)  # the example's own words, in the one language they are in
+    for spec in manifest.inputs:
+        value = values.get(spec.name)
+        if spec.type in FILE_INPUTS and isinstance(value, str):
+            name = Path(value).name
+            return Bilingual(en=name, zh=name)
+    en, zh = STRINGS["demo.example"]
+    return Bilingual(en=en.format(n=index + 1), zh=zh.format(n=index + 1))
 
 
 def text(key: str, lang: str = "en") -> str:

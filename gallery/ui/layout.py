@@ -13,6 +13,7 @@ from gallery.manifest import SECTORS
 from gallery.service import GalleryService
 from gallery.snippets import Endpoints, fill_base_js
 from gallery.ui.cards import CSS, home_html
+from gallery.ui.form import FORM_CSS
 from gallery.ui.i18n import LANGUAGES, build_i18n, demo_key
 from gallery.ui.panel import GALLERY_URL_JS, PanelHandles, build_panel
 
@@ -101,7 +102,7 @@ def build_gallery(service: GalleryService) -> tuple[gr.Blocks, gr.I18n]:
                         for entry in entries:
                             title = i18n(demo_key(entry.id, "title")) if entry.manifest else entry.slug
                             with gr.Tab(title, id=_tab_id(entry), elem_id=f"om-tab-{entry.id.replace('/', '-')}"):
-                                handles = build_panel(service, entry, i18n)
+                                handles = build_panel(service, entry, i18n, lang)
                                 if handles is not None:
                                     panels[entry.id] = handles
         search.change(lambda q: home_html(service, q), inputs=search, outputs=cards,
@@ -129,9 +130,9 @@ def build_single(service: GalleryService, entry: DemoEntry) -> tuple[gr.Blocks, 
         lang = _header(i18n)
         if entry.manifest is not None:
             gr.Markdown(f"## {i18n(demo_key(entry.id, 'title'))}")
-        handles = build_panel(service, entry, i18n)
+        handles = build_panel(service, entry, i18n, lang)
         _on_load(blocks, service, lang, {entry.id: handles} if handles is not None else {})
     return blocks, i18n
 
 
-APP_CSS = CSS
+APP_CSS = CSS + FORM_CSS

@@ -39,7 +39,7 @@ def test_tabs_home_then_sectors_in_order_with_demo_subtabs(tmp_path: Path) -> No
 
 def test_table_outputs_show_their_manifest_columns_before_any_result() -> None:
     from gallery.manifest import OutputSpec
-    from gallery.ui.panel import output_component
+    from gallery.ui.form import output_component
 
     i18n = gr.I18n(en={}, zh={})
     label = {"en": "Rows", "zh": "行"}

@@ -69,7 +69,8 @@ def test_unrelated_question_is_flagged_as_no_close_match(demo) -> None:
     result = run(demo, question="how do I change the oil in my car engine", top_k=3)
     assert result["close_match"] is False
     view = demo[1].present(result, {})
-    assert "No entry in this FAQ is a close match" in view["answer"]
+    assert "No entry in this FAQ is a close match" in view["answer"] and "FAQ 中" not in view["answer"]
+    assert "FAQ 中没有与您的问题非常接近的条目" in demo[1].present(result, {}, "zh")["answer"]
 
 
 def test_present_renders_answer_and_table(demo) -> None:
@@ -78,8 +79,10 @@ def test_present_renders_answer_and_table(demo) -> None:
     assert view["answer"].startswith("### How can I stay safe during a heatwave?")
     assert "Source: WHO" in view["answer"]
     table = view["matches"]
-    assert list(table.columns) == ["Score / 得分", "Question / 问题", "Answer / 回答", "Source / 来源"]
+    assert list(table.columns) == ["Score", "Question", "Answer", "Source"]
     assert len(table) == 3
+    chinese = demo[1].present(result, {}, "zh")
+    assert "来源: WHO" in chinese["answer"] and list(chinese["matches"].columns) == ["得分", "问题", "回答", "来源"]
 
 
 @pytest.mark.parametrize(

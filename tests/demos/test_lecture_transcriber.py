@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 import yaml
 
+from gallery.checks.bilingual import has_chinese
 from gallery.errors import InputError
 from gallery.runtime.speech import normalize_words, word_error_rate
 from gallery.media.audio import load_clip
@@ -99,9 +100,13 @@ def test_present_shows_language_text_and_table(demo, results) -> None:
     present = demo[1].present
     view = present(results[example_index(demo, EN, "transcribe", "auto")], {})
     assert "English (en)" in view["language"] and "%" in view["language"]
-    assert list(view["segments"].columns) == ["Start / 开始", "End / 结束", "Text / 文本"]
+    assert list(view["segments"].columns) == ["Start", "End", "Text"]
+    assert not has_chinese(view["language"])
     translated = present(results[example_index(demo, ES, "translate", "auto")], {})
     assert "Spanish (es)" in translated["language"] and "Translated into English" in translated["language"]
+    chinese = present(results[example_index(demo, ES, "translate", "auto")], {}, "zh")
+    assert chinese["language"].startswith("**检测到的语言:** 西班牙语 (es)") and "已翻译成英文" in chinese["language"]
+    assert "Spanish" not in chinese["language"] and list(chinese["segments"].columns) == ["开始", "结束", "文本"]
     chosen = present(results[example_index(demo, ES, "transcribe", "es")], {})
     assert "chosen" in chosen["language"]
 

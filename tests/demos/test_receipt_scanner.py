@@ -122,17 +122,20 @@ def test_present_renders_total_items_lines_and_boxes(demo, results) -> None:
     code = demo[1]
     path = str(DEMO / "receipt_en.png")
     view = code.present(results["receipt_en.png"], {"image": path})
-    assert view["total"].startswith("### Total / 合计: $1,384.02")
-    assert "Subtotal / 小计: $1,281.50" in view["total"] and "✓" in view["total"]
-    assert list(view["items"].columns) == ["Item / 品名", "Amount / 金额"]
+    assert view["total"].startswith("### Total: $1,384.02")
+    assert "Subtotal: $1,281.50" in view["total"] and "✓ matches" in view["total"]
+    assert list(view["items"].columns) == ["Item", "Amount"]
     assert view["items"].iloc[-1].tolist() == ["Catering tray", "$1,249.00"]
     assert len(view["lines"]) == len(results["receipt_en.png"]["lines"])
     assert view["boxes"].size == Image.open(path).size
     gr.Dataframe().postprocess(view["items"])
-    zh = code.present(results["receipt_zh.png"], {"image": None})
-    assert zh["total"].startswith("### Total / 合计: ¥56.50") and zh["boxes"] is None
-    empty = code.present(run_ui(demo, image=str(GRADIO_IMAGES / "cheetah1.jpg")), {})
+    zh = code.present(results["receipt_zh.png"], {"image": None}, "zh")
+    assert zh["total"].startswith("### 合计: ¥56.50") and zh["boxes"] is None
+    assert "Total" not in zh["total"] and list(zh["items"].columns) == ["品名", "金额"]
+    nothing = run_ui(demo, image=str(GRADIO_IMAGES / "cheetah1.jpg"))
+    empty = code.present(nothing, {})
     assert "—" in empty["total"] and "No text was found" in empty["total"] and empty["items"].empty
+    assert "图片中没有找到文字" in code.present(nothing, {}, "zh")["total"]
 
 
 def test_money_formatting(demo) -> None:

@@ -141,13 +141,17 @@ def test_present_draws_history_and_band(demo) -> None:
     history = frame[frame["series"].str.startswith("History")]
     assert len(history) == 168 and pd.api.types.is_datetime64_any_dtype(frame["t"])
     assert len(frame[frame["series"].str.startswith("Median")]) == 48 + 1
-    assert list(view["forecast"].columns) == ["Time / 时间", "P10", "Median / 中位数", "P90"]
-    assert "48 steps of 1 hour" in view["summary"]
+    assert list(view["forecast"].columns) == ["Time", "P10", "Median", "P90"]
+    assert "48 steps of 1 hour" in view["summary"] and "预测" not in view["summary"]
+    chinese = code.present(run(demo, **inputs), inputs, "zh")
+    assert list(chinese["forecast"].columns) == ["时间", "P10", "中位数", "P90"]
+    assert "预测未来 **48** 步" in chinese["summary"] and "Forecast" not in chinese["summary"]
+    assert set(chinese["plot"]["series"]) == {"历史", "90% 分位", "预测中位数", "10% 分位"}
     assert view["forecast"].iloc[0, 0] == "2025-03-13 00:00"
     gr.LinePlot(x="t", y="value", color="series").postprocess(frame)
     numbers = {"series": " ".join(str(v) for v in range(1, 41)), "use_sample": False, "horizon": 5}
     numbers_view = code.present(run(demo, **numbers), numbers)
-    assert numbers_view["plot"]["t"].max() == 44 and numbers_view["forecast"].columns[0] == "Step / 步"
+    assert numbers_view["plot"]["t"].max() == 44 and numbers_view["forecast"].columns[0] == "Step"
 
 
 @pytest.mark.parametrize(

@@ -86,7 +86,8 @@ def test_present_highlights_passages_in_the_notes(demo) -> None:
     labelled = {label: text for text, label in segments if label}
     assert set(labelled) == {"#1", "#2"}
     assert labelled["#1"] == result["passages"][0]["text"]
-    assert list(view["passages"].columns) == ["Rank / 排名", "Score / 得分", "Passage / 段落"]
+    assert list(view["passages"].columns) == ["Rank", "Score", "Passage"]
+    assert list(demo[1].present(result, inputs, "zh")["passages"].columns) == ["排名", "得分", "段落"]
     sample_view = demo[1].present(run(demo, use_sample=True, question="What is respiration?", top_k=1), {})
     assert "".join(text for text, _ in sample_view["highlighted"]) == SAMPLE
 

@@ -122,8 +122,9 @@ def test_non_vehicle_photo_gives_no_vehicle(demo) -> None:
     assert result["vehicle_probability"] < 0.05
     assert result["seen"]["label"] == "cheetah"
     view = demo[1].present(result, {})
-    assert view["vehicle"].startswith("### No vehicle recognised")
+    assert view["vehicle"].startswith("### No vehicle recognised") and "未识别" not in view["vehicle"]
     assert "cheetah" in view["vehicle"] and view["labels"] is None  # no bars headed by an unlikely vehicle
+    assert demo[1].present(result, {}, "zh")["vehicle"].startswith("### 未识别到交通工具")
 
 
 def test_cartoon_bus_ranks_a_bus_first_but_stays_below_the_threshold(demo) -> None:
@@ -137,7 +138,8 @@ def test_cartoon_bus_ranks_a_bus_first_but_stays_below_the_threshold(demo) -> No
 def test_present_names_the_vehicle(demo) -> None:
     result = demo[1].module.vehicle_result(probs_with(fire_engine=0.8), imagenet_labels())
     view = demo[1].present(result, {})
-    assert view["vehicle"].startswith("### fire engine") and "road vehicle" in view["vehicle"]
+    assert view["vehicle"].startswith("### fire engine") and "Kind: road vehicle." in view["vehicle"]
+    assert "类别：道路车辆。" in demo[1].present(result, {}, "zh")["vehicle"]
     assert view["labels"]["fire engine"] == pytest.approx(0.8, abs=1e-3)
 
 

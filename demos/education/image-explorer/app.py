@@ -23,6 +23,6 @@ def predict(ctx: DemoContext, image: Image.Image) -> dict[str, Any]:
     return {"labels": labels}
 
 
-def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     """Show the labels as confidence bars."""
     return {"labels": {item["label"]: item["score"] for item in result["labels"]}}

@@ -24,12 +24,12 @@ AUTO = "auto"
 CONFIDENT_LANGUAGE = 0.5
 
 
-def language_name(code: str | None) -> str:
-    """Return "English (en) / 英语" for a code, or the bare code for languages not in the form."""
+def language_name(code: str | None, lang: str = "en") -> str:
+    """Return "English (en)" (or "英语 (en)" in Chinese) for a code, or the bare code for languages not in the form."""
     if not code:
-        return "unknown / 未知"
+        return "未知" if lang == "zh" else "unknown"
     names = LANGUAGES.get(code)
-    return f"{names[0]} ({code}) / {names[1]}" if names else code
+    return f"{names[1] if lang == 'zh' else names[0]} ({code})" if names else code
 
 
 def predict(ctx: DemoContext, audio: AudioClip, task: str = "transcribe", language: str = AUTO) -> dict[str, Any]:
@@ -56,23 +56,24 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes)}:{rest:05.2f}"
 
 
-def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
-    """Show the language line, the text and a table of timed segments."""
+def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
+    """Show the language line, the text and a table of timed segments, in the visitor's language."""
     import pandas as pd  # deferred: only the UI renders tables
 
-    name = language_name(result["language"])
+    zh = lang == "zh"
+    name = language_name(result["language"], lang)
     if not result["text"]:
-        summary = "No speech was recognised in this recording. / 录音中未识别到语音。"
+        summary = "录音中未识别到语音。" if zh else "No speech was recognised in this recording."
     elif result["language_detected"]:
         probability = result["language_probability"] or 0.0
-        summary = f"**Detected language / 检测到的语言:** {name} — {probability:.0%}"
+        summary = f"**{'检测到的语言' if zh else 'Detected language'}:** {name} — {probability:.0%}"
         if probability < CONFIDENT_LANGUAGE:
-            summary += ("\n\n_Low confidence: if this is wrong, choose the language and run again. "
-                        "置信度较低：如有误，请手动选择语言后重新运行。_")
+            summary += ("\n\n_置信度较低：如有误，请手动选择语言后重新运行。_" if zh else
+                        "\n\n_Low confidence: if this is wrong, choose the language and run again._")
     else:
-        summary = f"**Language (chosen) / 语言（手动选择）:** {name}"
+        summary = f"**{'语言（手动选择）' if zh else 'Language (chosen)'}:** {name}"
     if result["task"] == "translate" and result["language"] != "en":
-        summary += "\n\nTranslated into English. / 已翻译成英文。"
+        summary += "\n\n已翻译成英文。" if zh else "\n\nTranslated into English."
     table = pd.DataFrame([[_clock(s["start"]), _clock(s["end"]), s["text"]] for s in result["segments"]],
-                         columns=["Start / 开始", "End / 结束", "Text / 文本"])
+                         columns=["开始", "结束", "文本"] if zh else ["Start", "End", "Text"])
     return {"language": summary, "text": result["text"], "segments": table}

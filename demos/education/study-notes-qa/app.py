@@ -120,7 +120,7 @@ def highlight_segments(notes: str, passages: list[dict[str, Any]]) -> list[tuple
     return segments
 
 
-def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     """Highlight the found passages in the notes and list them in a table."""
     import pandas as pd  # deferred: only the UI renders tables
 
@@ -130,6 +130,6 @@ def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         notes = inputs.get("notes") or ""
     table = pd.DataFrame(
         [[f"#{rank}", round(p["score"], 2), p["text"]] for rank, p in enumerate(result["passages"], 1)],
-        columns=["Rank / 排名", "Score / 得分", "Passage / 段落"],
+        columns=["排名", "得分", "段落"] if lang == "zh" else ["Rank", "Score", "Passage"],
     )
     return {"highlighted": highlight_segments(notes, result["passages"]), "passages": table}

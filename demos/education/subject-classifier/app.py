@@ -18,6 +18,6 @@ def predict(ctx: DemoContext, question: str) -> dict[str, Any]:
     return classify_demo(ctx, question, label_field="subject", input_name="question")
 
 
-def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     """Show every subject's probability as label bars."""
     return present_classification(result, "subject")

@@ -15,6 +15,6 @@ def predict(ctx: DemoContext, message: str) -> dict[str, Any]:
     return classify_demo(ctx, message, "intent", input_name="message")
 
 
-def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     """Show the intents as label bars."""
     return present_classification(result, "intent")

@@ -15,6 +15,6 @@ def predict(ctx: DemoContext, headline: str) -> dict[str, Any]:
     return classify_demo(ctx, headline, "label", input_name="headline")
 
 
-def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     """Show the sentiments as label bars."""
     return present_classification(result, "label")

@@ -38,12 +38,32 @@ def money(value: float | None, currency: str | None) -> str:
     return f"{text} {currency}" if currency in _CODES_AFTER else f"{currency}{text}"
 
 
-def total_markdown(result: dict[str, Any]) -> str:
-    """Return the total, subtotal and the items-add-up check as a short markdown block."""
+# The notes shared/receipts.py writes, in Chinese.
+NOTES_ZH = {
+    "No text was found in the image. Try a sharper, well-lit photo with the receipt filling the frame.":
+        "图片中没有找到文字。请换一张更清晰、光线充足、小票占满画面的照片。",
+    "No total line (TOTAL, AMOUNT DUE, 合计, 应付…) was found; the total is left empty.":
+        "没有找到合计行（TOTAL、AMOUNT DUE、合计、应付…），合计留空。",
+    "No line items with amounts were found.": "没有找到带金额的商品行。",
+}
+
+
+def _note(note: str, zh: bool) -> str:
+    if not zh:
+        return note
+    # A note is one or more of the known sentences, joined by spaces.
+    for english, chinese in NOTES_ZH.items():
+        note = note.replace(english, chinese)
+    return note
+
+
+def total_markdown(result: dict[str, Any], lang: str = "en") -> str:
+    """Return the total, subtotal and the items-add-up check as a short markdown block, in `lang`."""
+    zh = lang == "zh"
     currency = result.get("currency")
-    parts = [f"### Total / 合计: {money(result.get('total'), currency)}"]
+    parts = [f"### {'合计' if zh else 'Total'}: {money(result.get('total'), currency)}"]
     if result.get("subtotal") is not None:
-        parts.append(f"Subtotal / 小计: {money(result['subtotal'], currency)}")
+        parts.append(f"{'小计' if zh else 'Subtotal'}: {money(result['subtotal'], currency)}")
     items_sum = result.get("items_sum")
     if items_sum is not None:
         # Items add up to the subtotal (before tax) when there is one, else to the total.
@@ -51,12 +71,12 @@ def total_markdown(result: dict[str, Any]) -> str:
         if target is None:
             check = ""
         elif abs(items_sum - target) < 0.005:
-            check = " ✓ matches / 一致"
+            check = " ✓ 一致" if zh else " ✓ matches"
         else:
-            check = " ⚠ does not match: check the items / 不一致，请核对明细"
-        parts.append(f"Items add up to / 明细合计: {money(items_sum, currency)}{check}")
+            check = " ⚠ 不一致，请核对明细" if zh else " ⚠ does not match: check the items"
+        parts.append(f"{'明细合计' if zh else 'Items add up to'}: {money(items_sum, currency)}{check}")
     if result.get("note"):
-        parts.append(f"_{result['note']}_")
+        parts.append(f"_{_note(result['note'], zh)}_")
     return "\n\n".join(parts)
 
 
@@ -91,18 +111,18 @@ def draw_boxes(path: Path | None, lines: list[dict[str, Any]], seen_size: list[i
     return image
 
 
-def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     """Render the total as markdown, the items and lines as tables, and the image with the text outlined."""
     import pandas as pd  # deferred: only the UI renders tables
 
     currency = result.get("currency")
     items = pd.DataFrame(
         [[item["name"], money(item["amount"], currency)] for item in result["items"]],
-        columns=["Item / 品名", "Amount / 金额"],
+        columns=["品名", "金额"] if lang == "zh" else ["Item", "Amount"],
     )
     lines = pd.DataFrame(
         [[number, line["text"], line["score"]] for number, line in enumerate(result["lines"], 1)],
-        columns=["#", "Text / 文字", "Confidence / 置信度"],
+        columns=["#", "文字", "置信度"] if lang == "zh" else ["#", "Text", "Confidence"],
     )
-    return {"total": total_markdown(result), "items": items, "lines": lines,
+    return {"total": total_markdown(result, lang), "items": items, "lines": lines,
             "boxes": draw_boxes(_image_path(inputs.get("image")), result["lines"], result.get("image_size"))}

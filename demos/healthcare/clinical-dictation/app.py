@@ -12,15 +12,16 @@ from shared.deid import deidentify, highlight
 
 logger = logging.getLogger(__name__)
 
+# What each kind of masked detail is called, in English and Chinese.
 LABELS = {
-    "DATE": "date / 日期",
-    "PHONE": "phone / 电话",
-    "EMAIL": "e-mail / 邮箱",
-    "ID": "ID number / 编号",
-    "AGE": "age over 89 / 89岁以上年龄",
-    "NAME": "name / 姓名",
+    "DATE": ("date", "日期"),
+    "PHONE": ("phone", "电话"),
+    "EMAIL": ("e-mail", "邮箱"),
+    "ID": ("ID number", "编号"),
+    "AGE": ("age over 89", "89岁以上年龄"),
+    "NAME": ("name", "姓名"),
 }
-NO_SPEECH = "(no speech recognised / 未识别到语音)"
+NO_SPEECH = ("(no speech recognised)", "（未识别到语音）")
 
 
 def predict(ctx: DemoContext, audio: AudioClip) -> dict[str, Any]:
@@ -42,11 +43,12 @@ def predict(ctx: DemoContext, audio: AudioClip) -> dict[str, Any]:
     }
 
 
-def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     """Mark the masked spans in the transcript and show the de-identified copy."""
+    pick = 1 if lang == "zh" else 0
     transcript = result["transcript"]
     if not transcript:
-        return {"highlighted": [(NO_SPEECH, None)], "deidentified": NO_SPEECH}
-    pieces = [(text, LABELS.get(kind, kind) if kind else None)
+        return {"highlighted": [(NO_SPEECH[pick], None)], "deidentified": NO_SPEECH[pick]}
+    pieces = [(text, (LABELS[kind][pick] if kind in LABELS else kind) if kind else None)
               for text, kind in highlight(transcript, result["redactions"])]
     return {"highlighted": pieces, "deidentified": result["deidentified"]}

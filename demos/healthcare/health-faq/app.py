@@ -97,21 +97,20 @@ def predict(ctx: DemoContext, question: str, top_k: int = 3) -> dict[str, Any]:
     return {"matches": matches, "close_match": bool(matches and matches[0]["score"] >= CLOSE_MATCH)}
 
 
-def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
-    """Show the best answer as text and all matches as a table."""
+def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
+    """Show the best answer as text and all matches as a table (the FAQ itself is in English)."""
+    zh = lang == "zh"
     matches = result["matches"]
     best = matches[0]
     lines = []
     if not result["close_match"]:
-        lines.append(
-            "_No entry in this FAQ is a close match; the nearest ones are shown. "
-            "FAQ 中没有与您的问题非常接近的条目，以下为最相近的结果。_\n"
-        )
-    lines += [f"### {best['question']}", best["answer"], f"\n*Source: {best['source']}*"]
+        lines.append("_FAQ 中没有与您的问题非常接近的条目，以下为最相近的结果。_\n" if zh else
+                     "_No entry in this FAQ is a close match; the nearest ones are shown._\n")
+    lines += [f"### {best['question']}", best["answer"], f"\n*{'来源' if zh else 'Source'}: {best['source']}*"]
     import pandas as pd  # deferred: only the UI renders tables
 
     table = pd.DataFrame(
         [[round(m["score"], 2), m["question"], m["answer"], m["source"]] for m in matches],
-        columns=["Score / 得分", "Question / 问题", "Answer / 回答", "Source / 来源"],
+        columns=["得分", "问题", "回答", "来源"] if zh else ["Score", "Question", "Answer", "Source"],
     )
     return {"answer": "\n".join(lines), "matches": table}

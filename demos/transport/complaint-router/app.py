@@ -15,6 +15,6 @@ def predict(ctx: DemoContext, complaint: str) -> dict[str, Any]:
     return classify_demo(ctx, complaint, "department", input_name="complaint")
 
 
-def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     """Show the departments as label bars."""
     return present_classification(result, "department")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ def predict(ctx: DemoContext, series: str | None, use_sample: bool, horizon: int
     }
 
 
-def plot_frame(parsed: Series, result: dict[str, Any]) -> Any:
+def plot_frame(parsed: Series, result: dict[str, Any], lang: str = "en") -> Any:
     """Return the long-format table (t, value, series) that the plot draws: recent history and the band."""
     import pandas as pd  # deferred: only the UI draws
 
@@ -84,44 +85,62 @@ def plot_frame(parsed: Series, result: dict[str, Any]) -> Any:
         past = list(range(count - shown, count))
         ahead = list(range(count, count + horizon))
     history = parsed.values[-shown:]
-    rows = [(t, float(v), "History / 历史") for t, v in zip(past, history)]
+    zh = lang == "zh"
+    rows = [(t, float(v), "历史" if zh else "History") for t, v in zip(past, history)]
     # Each forecast line starts at the last observed value, so it joins the history without a gap.
-    for key, name in (("p90", "90% quantile / 90% 分位"), ("median", "Median forecast / 预测中位数"),
-                      ("p10", "10% quantile / 10% 分位")):
+    for key, name in (("p90", "90% 分位" if zh else "90% quantile"), ("median", "预测中位数" if zh else "Median forecast"),
+                      ("p10", "10% 分位" if zh else "10% quantile")):
         rows.append((past[-1], float(history[-1]), name))
         rows += [(t, float(v), name) for t, v in zip(ahead, result[key])]
     return pd.DataFrame(rows, columns=["t", "value", "series"])
 
 
-def summary_markdown(result: dict[str, Any]) -> str:
-    """Return a short account of what was forecast from what."""
-    words = describe_step(result.get("frequency"))
-    step = f"steps of {words}" if words else "steps"
-    source = "the sample series" if result["series_source"] == "sample" else "your series"
+# The notes predict and shared/series.py write, in Chinese (a pattern where the note carries numbers).
+NOTES_ZH = [
+    (re.compile(r"The model reads the last ([\d,]+) of the ([\d,]+) values\."), r"模型只读取 \2 个数值中的最后 \1 个。"),
+    (re.compile(r"The forecast reaches further ahead than the history goes back: treat it as a rough guess\."),
+     "预测的跨度比历史数据还长：请仅作粗略参考。"),
+    (re.compile(r"The rows were not in time order; they were sorted oldest first\."), "各行未按时间排列，已按从早到晚排序。"),
+]
+
+
+def _note(note: str, zh: bool) -> str:
+    for pattern, chinese in NOTES_ZH if zh else []:
+        note = pattern.sub(chinese, note)
+    return note
+
+
+def summary_markdown(result: dict[str, Any], lang: str = "en") -> str:
+    """Return a short account of what was forecast from what, in `lang`."""
+    zh = lang == "zh"
     count, points, used = len(result["median"]), result["history_points"], result["context_points"]
-    english = (f"Forecast of **{count} {step}** from {source}: {points:,} values ({used:,} read by the model). "
-               "The band runs from the 10% to the 90% quantile: the model aims for about 8 in 10 actual values "
-               "to fall inside it.")
-    chinese = (f"基于{'示例序列' if result['series_source'] == 'sample' else '你的序列'}（{points:,} 个数值）"
-               f"预测未来 **{count}** 步。区间为 10%–90% 分位数：模型预期约八成实际值落在其中。")
-    lines = [english, chinese]
-    lines += [f"_{note}_" for note in result.get("notes", [])]
-    return "\n\n".join(lines)
+    if zh:
+        text = (f"基于{'示例序列' if result['series_source'] == 'sample' else '你的序列'}（{points:,} 个数值，"
+                f"模型读取其中 {used:,} 个）预测未来 **{count}** 步。区间为 10%–90% 分位数：模型预期约八成实际值落在其中。")
+    else:
+        words = describe_step(result.get("frequency"))
+        step = f"steps of {words}" if words else "steps"
+        source = "the sample series" if result["series_source"] == "sample" else "your series"
+        text = (f"Forecast of **{count} {step}** from {source}: {points:,} values ({used:,} read by the model). "
+                "The band runs from the 10% to the 90% quantile: the model aims for about 8 in 10 actual values "
+                "to fall inside it.")
+    return "\n\n".join([text, *(f"_{_note(note, zh)}_" for note in result.get("notes", []))])
 
 
-def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     """Draw history and forecast band, list the forecast in a table, and summarise."""
     import pandas as pd  # deferred: only the UI renders tables
 
+    zh = lang == "zh"
     demo_dir = Path(__file__).resolve().parent
     parsed = load_series(demo_dir, inputs.get("series"), result["series_source"] == "sample")
     if result["timestamps"]:
         stamps = pd.to_datetime(result["timestamps"])
         # Dates alone for daily and longer steps; minutes for finer ones (seconds are noise in a table).
         daily = bool((stamps.hour == 0).all() and (stamps.minute == 0).all())
-        first = ("Time / 时间", list(stamps.strftime("%Y-%m-%d" if daily else "%Y-%m-%d %H:%M")))
+        first = ("时间" if zh else "Time", list(stamps.strftime("%Y-%m-%d" if daily else "%Y-%m-%d %H:%M")))
     else:
-        first = ("Step / 步", list(range(1, len(result["median"]) + 1)))
+        first = ("步" if zh else "Step", list(range(1, len(result["median"]) + 1)))
     table = pd.DataFrame({first[0]: first[1], **{label: significant(result[key], 4) for key, label in
-                          (("p10", "P10"), ("median", "Median / 中位数"), ("p90", "P90"))}})
-    return {"plot": plot_frame(parsed, result), "forecast": table, "summary": summary_markdown(result)}
+                          (("p10", "P10"), ("median", "中位数" if zh else "Median"), ("p90", "P90"))}})
+    return {"plot": plot_frame(parsed, result, lang), "forecast": table, "summary": summary_markdown(result, lang)}

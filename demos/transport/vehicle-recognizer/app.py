@@ -32,8 +32,8 @@ VEHICLE_KINDS: dict[str, tuple[str, ...]] = {
     ),
     "air": ("airliner", "airship"),
 }
-KIND_NAMES = {"road": "road vehicle / 道路车辆", "bicycle": "bicycle / 自行车",
-              "rail": "rail vehicle / 轨道车辆", "water": "boat or ship / 船舶", "air": "aircraft / 航空器"}
+KIND_NAMES = {"road": ("road vehicle", "道路车辆"), "bicycle": ("bicycle", "自行车"),
+              "rail": ("rail vehicle", "轨道车辆"), "water": ("boat or ship", "船舶"), "air": ("aircraft", "航空器")}
 # Below this summed probability of all vehicle classes the demo answers "no vehicle recognised".
 VEHICLE_THRESHOLD = 0.4
 TOP_K = 5
@@ -72,17 +72,22 @@ def predict(ctx: DemoContext, image: Image.Image) -> dict[str, Any]:
     return result
 
 
-def present(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
-    """Show the answer as a sentence and the vehicle classes as confidence bars."""
+def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
+    """Show the answer as a sentence and the vehicle classes as confidence bars (class names are the model's)."""
     share = f"{result['vehicle_probability']:.0%}"
+    zh = lang == "zh"
     if result["vehicle"] is None:
         seen = result["seen"]
-        text = (f"### No vehicle recognised / 未识别到交通工具\n"
+        text = (f"### 未识别到交通工具\n所有交通工具类别合计：{share}（阈值为 {VEHICLE_THRESHOLD:.0%}）。"
+                f"模型对整张图片的最佳猜测：**{seen['label']}**（{seen['score']:.0%}）。" if zh else
+                f"### No vehicle recognised\n"
                 f"All vehicle classes together: {share} (the threshold is {VEHICLE_THRESHOLD:.0%}). "
                 f"The model's best guess for the whole picture: **{seen['label']}** ({seen['score']:.0%}).")
+    elif zh:
+        text = f"### {result['vehicle']}\n类别：{KIND_NAMES[result['kind']][1]}。所有交通工具类别合计：{share}。"
     else:
         text = (f"### {result['vehicle']}\n"
-                f"Kind / 类别: {KIND_NAMES[result['kind']]}. All vehicle classes together: {share}.")
+                f"Kind: {KIND_NAMES[result['kind']][0]}. All vehicle classes together: {share}.")
     # Confidence bars headline their top class, which would read as an answer: show none without a vehicle.
     bars = None if result["vehicle"] is None else {item["label"]: item["score"] for item in result["labels"]}
     return {"vehicle": text, "labels": bars}

@@ -1,0 +1,246 @@
+"""A demo's generated form: inputs holding its first example, Run, example buttons, and the rendered result.
+
+Run is the demo's Gradio API endpoint and returns the JSON result; a chained private event renders it for
+people through `present(result, inputs, lang)`, in the language the page's switch shows.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from typing import Any, Callable
+
+import gradio as gr
+
+from gallery.discovery import DemoEntry
+from gallery.errors import Busy, InputError, ModelUnavailableError
+from gallery.manifest import InputSpec, Manifest, OutputSpec
+from gallery.metrics import counted
+from gallery.presentation import language, render
+from gallery.service import DemoFailure, DemoUnavailable, GalleryService
+from gallery.ui.i18n import demo_key, text
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
+# Example buttons keep their caption on one line and wrap as a row of chips; thumbnails stay small.
+FORM_CSS = """
+.om-examples { flex-wrap: wrap !important; gap: 6px !important; align-items: center; }
+.om-examples > .om-example { flex: 0 0 auto !important; width: auto !important; min-width: 0 !important;
+  white-space: nowrap; }
+.om-example img { width: 28px !important; height: 28px !important; object-fit: cover; border-radius: 4px; }
+.om-ran { opacity: 0.8; }
+"""
+
+
+def run_for_ui(service: GalleryService, demo_id: str, raw: dict[str, Any], progress: Any = None) -> dict[str, Any]:
+    """Run a demo for the UI and Gradio API; bad input and failures become readable gr.Error messages."""
+    try:
+        with counted(service, demo_id, "ui"):
+            if progress is not None and service.needs_load(demo_id):
+                progress(0.05, desc="Loading model (first use)… / 正在加载模型（首次使用）…")
+            inputs = service.decode(demo_id, raw, allow_paths=True)
+            if progress is not None:
+                progress(0.5, desc="Running… / 运行中…")
+            return service.predict(demo_id, inputs)
+    except Busy as exc:  # the JSON API's 503 reason, then the same in Chinese; a refusal, not a failure to log
+        retry = text("demo.busy.retry", "zh").format(seconds=exc.retry_after)
+        raise gr.Error(f"{exc} / {retry}", title=f"{text('demo.busy', 'en')} / {text('demo.busy', 'zh')}",
+                       print_exception=False) from None
+    except InputError as exc:
+        raise gr.Error(exc.message, title="Invalid input / 输入无效") from None
+    except (DemoUnavailable, ModelUnavailableError) as exc:
+        raise gr.Error(str(exc), title="Demo unavailable / 演示不可用") from None
+    except DemoFailure as exc:
+        raise gr.Error(str(exc), title="Demo error / 演示出错") from None
+
+
+def input_component(demo_id: str, spec: InputSpec, i18n: gr.I18n, value: Any = None) -> gr.components.Component:
+    """Return the Gradio input component for one manifest input, holding `value` (else the manifest default)."""
+    label = i18n(demo_key(demo_id, f"in.{spec.name}"))
+    value = spec.default if value is None else value
+    classes = ["om-input", f"om-in-{spec.type}", f"om-in-name-{spec.name}"]
+    if spec.type == "text":
+        return gr.Textbox(label=label, lines=spec.lines, max_lines=max(spec.lines, 20), value=value,
+                          elem_classes=classes)
+    if spec.type in ("number", "integer"):
+        integer = spec.type == "integer"
+        if spec.minimum is not None and spec.maximum is not None and (spec.maximum - spec.minimum) <= 400:
+            return gr.Slider(minimum=spec.minimum, maximum=spec.maximum, value=value,
+                             step=spec.step or (1 if integer else None), label=label, elem_classes=classes)
+        return gr.Number(label=label, value=value, minimum=spec.minimum, maximum=spec.maximum,
+                         precision=0 if integer else None, elem_classes=classes)
+    if spec.type == "choice":
+        # (shown, value) pairs: Gradio 6.19+ translates the shown names again when the language changes.
+        labels = spec.choice_labels or {}
+        choices = [(i18n(demo_key(demo_id, f"in.{spec.name}.choice.{c}")), c) if c in labels else (c, c)
+                   for c in spec.choices or []]
+        return gr.Dropdown(choices=choices, value=value, label=label, elem_classes=classes)
+    if spec.type == "checkbox":
+        return gr.Checkbox(value=bool(value), label=label, elem_classes=classes)
+    if spec.type == "image":
+        return gr.Image(type="filepath", label=label, sources=["upload", "webcam", "clipboard"], value=value,
+                        elem_classes=classes)
+    if spec.type == "audio":
+        return gr.Audio(type="filepath", label=label, sources=["upload", "microphone"], value=value,
+                        elem_classes=classes)
+    return gr.File(type="filepath", label=label, file_types=spec.accept, value=value, elem_classes=classes)
+
+
+def output_component(demo_id: str, spec: OutputSpec, i18n: gr.I18n) -> gr.components.Component:
+    """Return the Gradio component that renders one view of the result."""
+    label = i18n(demo_key(demo_id, f"out.{spec.name}"))
+    classes = ["om-output", f"om-out-{spec.type}"]
+    factories: dict[str, Callable[[], gr.components.Component]] = {
+        "text": lambda: gr.Textbox(label=label, interactive=False, lines=4, buttons=["copy"], elem_classes=classes),
+        "label": lambda: gr.Label(label=label, num_top_classes=10, elem_classes=classes),
+        # Without headers an empty table shows "1 2 3" until the first result arrives.
+        "table": lambda: gr.Dataframe(label=label, interactive=False, wrap=True, elem_classes=classes,
+                                      headers=spec.column_names("en")),
+        "highlight": lambda: gr.HighlightedText(label=label, combine_adjacent=False, show_legend=True,
+                                                elem_classes=classes),
+        "plot": lambda: gr.LinePlot(label=label, x="t", y="value", color="series", height=320, elem_classes=classes),
+        "json": lambda: gr.JSON(label=label, elem_classes=classes),
+        "markdown": lambda: gr.Markdown(label=label, elem_classes=classes),
+        "image": lambda: gr.Image(label=label, interactive=False, elem_classes=classes),
+    }
+    return factories[spec.type]()
+
+
+def present_values(service: GalleryService, demo_id: str, result: dict[str, Any], raw: dict[str, Any],
+                   lang: str = "en") -> list[Any]:
+    """Map a JSON result onto the manifest's output views in `lang` (via the demo's `present` when it has one)."""
+    manifest = service.entry(demo_id).manifest
+    assert manifest is not None
+    views = render(service.code[demo_id], demo_id, manifest, result, raw, lang)
+    values = []
+    for spec in manifest.outputs:
+        value = views.get(spec.name)
+        if spec.type in ("text", "markdown") and value is not None and not isinstance(value, str):
+            value = json.dumps(value, ensure_ascii=False, indent=2)
+        values.append(value)
+    return values
+
+
+
+
+def api_signature(manifest: Manifest) -> inspect.Signature:
+    """Return a signature with one parameter per manifest input (plus Gradio's progress tracker)."""
+    params = [
+        inspect.Parameter(spec.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          default=spec.default if spec.default is not None else inspect.Parameter.empty)
+        for spec in manifest.inputs
+    ]
+    # Parameters with defaults cannot precede ones without; drop defaults before the last required input.
+    last_required = max((i for i, p in enumerate(params) if p.default is inspect.Parameter.empty), default=-1)
+    params = [p.replace(default=inspect.Parameter.empty) if i < last_required else p for i, p in enumerate(params)]
+    params.append(inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=gr.Progress()))
+    return inspect.Signature(params)
+
+
+def _example_buttons(service: GalleryService, entry: DemoEntry, manifest: Manifest,
+                     i18n: gr.I18n) -> list[tuple[gr.Button, list[Any]]]:
+    """Lay out one button per example: its caption (the manifest's, in the page's language) and a thumbnail."""
+    buttons = []
+    gr.Markdown(f"**{i18n('demo.examples')}**", elem_classes=["om-examples-title"])
+    with gr.Row(elem_classes=["om-examples"]):
+        for index in range(len(manifest.examples)):
+            values = service.example_inputs(entry.id, index)
+            caption = i18n(demo_key(entry.id, f"example.{index}"))  # the manifest's caption, or the example's text
+            icon = next((v for s in manifest.inputs if s.type == "image"
+                         and isinstance(v := values.get(s.name), str) and v.lower().endswith(IMAGE_SUFFIXES)), None)
+            button = gr.Button(caption, icon=icon, size="sm", variant="secondary", min_width=0, scale=0,
+                               elem_classes=["om-example", f"om-example-{index}"])
+            buttons.append((button, [values.get(s.name) for s in manifest.inputs]))
+    return buttons
+
+
+def standard_ui(service: GalleryService, entry: DemoEntry, manifest: Manifest, i18n: gr.I18n,
+                lang: gr.Radio) -> tuple[list[gr.components.Component], gr.JSON]:
+    """Lay out the generated form and wire Run, the example buttons and the rendering; return inputs and JSON."""
+    names = [spec.name for spec in manifest.inputs]
+    first = service.example_inputs(entry.id, 0) if manifest.examples else {}
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1):
+            # The first example is in the form already, so Run with nothing typed shows what the demo does.
+            inputs = [input_component(entry.id, spec, i18n, first.get(spec.name)) for spec in manifest.inputs]
+            run = gr.Button(i18n("demo.run"), variant="primary", elem_classes=["om-run"])
+            buttons = _example_buttons(service, entry, manifest, i18n) if manifest.examples else []
+        with gr.Column(scale=1):
+            views = [output_component(entry.id, spec, i18n) for spec in manifest.outputs]
+            ran = gr.Markdown(elem_classes=["om-ran"])
+    with gr.Accordion(i18n("demo.result_json"), open=False):
+        raw_json = gr.JSON(label="JSON")
+    run_info = gr.State(None)  # what ran and how long it took; a State is not part of the API's result
+    demo_id = entry.id
+
+    def run_demo(*values: Any, progress: gr.Progress = gr.Progress()) -> tuple[dict[str, Any], dict[str, Any]]:
+        return run_with_info(service, demo_id, dict(zip(names, values)), progress)
+
+    # gradio_client maps keyword arguments by the function's parameter names: give it the input names.
+    run_demo.__signature__ = api_signature(manifest)  # type: ignore[attr-defined]
+
+    def show(result: dict[str, Any], info: dict[str, Any] | None, shown_lang: str | None, *values: Any) -> list[Any]:
+        lang_code = language(shown_lang)
+        return [*present_values(service, demo_id, result, dict(zip(names, values)), lang_code),
+                ran_line(info, lang_code)]
+
+    # No Gradio limit: every call goes straight to the service's admission (gallery/admission.py), which runs
+    # the demo's concurrency, queues a bounded number and refuses the rest at once; Gradio's own queue would
+    # hold them where admission cannot see, count or refuse them.
+    event = run.click(run_demo, inputs=inputs, outputs=[raw_json, run_info], api_name=manifest.api_name,
+                      concurrency_limit=None, concurrency_id=demo_id, show_progress="full")
+    event.success(show, inputs=[raw_json, run_info, lang, *inputs], outputs=[*views, ran],
+                  api_visibility="private", queue=False)
+    for button, example in buttons:
+        # One click fills the form with the example and runs it, as Run would.
+        filled = button.click(_constant(example), inputs=None, outputs=inputs, api_visibility="private", queue=False)
+        ran_example = filled.then(run_demo, inputs=inputs, outputs=[raw_json, run_info], api_visibility="private",
+                                  concurrency_limit=None, concurrency_id=demo_id, show_progress="full")
+        ran_example.success(show, inputs=[raw_json, run_info, lang, *inputs], outputs=[*views, ran],
+                            api_visibility="private", queue=False)
+    tables = [(view, spec) for view, spec in zip(views, manifest.outputs) if spec.type == "table" and spec.columns]
+    if tables:
+        # The page's language is known once it has loaded (the switch is set then): head the empty tables in it.
+        lang.change(lambda shown: [gr.Dataframe(headers=spec.column_names(language(shown))) for _, spec in tables]
+                    if len(tables) > 1 else gr.Dataframe(headers=tables[0][1].column_names(language(shown))),
+                    inputs=lang, outputs=[view for view, _ in tables], api_visibility="private", queue=False)
+    return inputs, raw_json
+
+
+def _constant(values: list[Any]) -> Callable[[], Any]:
+    return lambda: values if len(values) > 1 else values[0]
+
+
+def run_with_info(service: GalleryService, demo_id: str, raw: dict[str, Any],
+                  progress: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run a demo for the UI and return its result with what ran: the time, backend, variant and any model load."""
+    cold = service.needs_load(demo_id)
+    started = time.perf_counter()
+    result = run_for_ui(service, demo_id, raw, progress)
+    seconds = time.perf_counter() - started
+    status = service.status(demo_id)
+    loads = [m.get("load_seconds") for m in status.models.values() if m.get("load_seconds")]
+    load = sum(loads) if cold and loads else None
+    return result, {"ms": (seconds - (load or 0.0)) * 1000, "backend": status.backend, "variant": status.variant,
+                    "load_s": load}
+
+
+# Product names, the same in both languages.
+BACKEND_NAMES = {"onnxruntime-cpu": "ONNX Runtime CPU", "onnxruntime-cuda": "ONNX Runtime CUDA",
+                 "onnxruntime-openvino": "ONNX Runtime OpenVINO", "openvino": "OpenVINO", "torch-cpu": "PyTorch CPU"}
+
+
+def ran_line(info: dict[str, Any] | None, lang: str) -> str:
+    """Return the line under a result that says what ran: "412 ms · ONNX Runtime CPU · int8" (and any load)."""
+    if not info:
+        return ""
+    backend = info.get("backend")
+    parts = [f"{info['ms']:.0f} ms" if info["ms"] >= 10 else f"{info['ms']:.1f} ms"]
+    if backend:
+        parts.append(BACKEND_NAMES.get(backend, backend))
+    if info.get("variant"):
+        parts.append(str(info["variant"]))
+    line = " · ".join(parts)
+    if info.get("load_s"):
+        line += " · " + text("demo.first_run", lang).format(seconds=f"{info['load_s']:.1f}")
+    return f"<small>{text('demo.ran', lang)}{'：' if lang == 'zh' else ': '}{line}</small>"
