@@ -65,7 +65,7 @@ $(EXPORT_VENV)/.installed: deploy/exporter/requirements.txt | $(EXPORT_BIN)/pyth
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python deploy/install_requirements.py --project "[test]"
+	$(BIN)/python deploy/install_requirements.py --project "[test,ray]"
 	@missing=$$(for p in $(DEBIAN_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages for the tests: $$missing"; \

@@ -15,7 +15,6 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from gallery.admission import demo_concurrency
 from gallery.discovery import DemoEntry
 from gallery.errors import InputError, ModelUnavailableError
 from gallery.limits import LIMITS, Limits
@@ -147,7 +146,7 @@ def describe(service: GalleryService, entry: DemoEntry, full: bool) -> dict[str,
         "reason": status.reason,
         "backend": status.backend,
         "variant": status.variant,
-        "queue": service.admission.state(entry.id, demo_concurrency(entry.manifest)).as_dict(),  # waiting + running
+        "queue": service.admission.state(entry.id, service.engine.concurrency(entry.manifest)).as_dict(),  # waiting + running
         "url": f"/?demo={entry.id}",
         "api": f"/api/demos/{entry.id}",
     }

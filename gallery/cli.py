@@ -1,8 +1,9 @@
-"""The `gallery` command: run, mcp, list, check, new, doctor, pull, bench, feedback, cache."""
+"""The `gallery` command: run, mcp, list, check, new, doctor, pull, bench, feedback, cache, space."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import sys
@@ -12,8 +13,10 @@ from typing import Sequence
 from gallery import __version__
 from gallery.admission import queue_size, seconds
 from gallery.discovery import default_demos_dir, discover
+from gallery.engine import ENGINES
 from gallery.feedback.export import add_parser as add_feedback_parser
 from gallery.runtime.housekeeping import add_parser as add_cache_parser
+from gallery.space import add_parser as add_space_parser
 from gallery.runtime.housekeeping import cmd_cache
 
 logger = logging.getLogger(__name__)
@@ -95,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="refuse a request expected to wait longer than S seconds for its demo (default 60)")
     run.add_argument("--shutdown-timeout", type=seconds, default=30.0, metavar="S",
                      help="on SIGTERM, give running requests up to S seconds to finish (default 30)")
+    run.add_argument("--engine", choices=ENGINES, default="local",
+                     help="where demos run: local (this process, the default) or ray (Ray Serve replicas; "
+                          "`pip install -e '.[ray]'`)")
+    run.add_argument("--ray-address", metavar="ADDR",
+                     help="with --engine ray: join this Ray cluster (e.g. ray://head:10001 or auto) instead of "
+                          "starting a local Ray")
 
     mcp = sub.add_parser("mcp", help="serve every demo as an MCP tool over stdio (for AI agents on this machine)")
     _add_common(mcp)
@@ -130,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_feedback_parser(sub)
     add_cache_parser(sub)
+    add_space_parser(sub)
 
     bench = sub.add_parser("bench", help="latency benchmark: optimized backend vs plain transformers")
     bench.add_argument("args", nargs=argparse.REMAINDER, help="arguments for benchmarks.latency")
@@ -164,11 +174,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         log_inputs=log_inputs_enabled() if args.log_inputs is None else args.log_inputs,
         embed_origins=embed_origins, mcp=not args.no_mcp, api_token=api_token,
         metrics=args.metrics, metrics_public=args.metrics_public, max_queue=args.max_queue, max_wait=args.max_wait,
-        shutdown_timeout=args.shutdown_timeout,
+        shutdown_timeout=args.shutdown_timeout, engine=args.engine, ray_address=args.ray_address,
     )
     unknown = [s for s in config.select if discover(args.demos_dir, [s]).entries == []]
     if unknown:
         print(f"error: no demo or sector matches {', '.join(unknown)} (see `gallery list`)", file=sys.stderr)
+        return 2
+    if args.ray_address and args.engine != "ray":
+        print("error: --ray-address needs --engine ray", file=sys.stderr)
+        return 2
+    if args.engine == "ray" and importlib.util.find_spec("ray") is None:
+        print("error: --engine ray needs Ray Serve: pip install -e '.[ray]'", file=sys.stderr)
         return 2
     serve(config)
     return 0
@@ -297,6 +313,13 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return run_feedback(args)
 
 
+def cmd_space(args: argparse.Namespace) -> int:
+    """Write a Hugging Face Docker Space."""
+    from gallery.space import cmd_space as run_space
+
+    return run_space(args)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the latency benchmark."""
     from benchmarks.latency import main as bench_main
@@ -305,7 +328,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "mcp": cmd_mcp, "list": cmd_list, "check": cmd_check, "new": cmd_new,
-            "doctor": cmd_doctor, "pull": cmd_pull, "bench": cmd_bench, "feedback": cmd_feedback, "cache": cmd_cache}
+            "doctor": cmd_doctor, "pull": cmd_pull, "bench": cmd_bench, "feedback": cmd_feedback, "cache": cmd_cache,
+            "space": cmd_space}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr,
                       model_validator)
 from typing_extensions import NotRequired, TypedDict
 
-from gallery.runtime.spec import ModelSpec
+from gallery.runtime.spec import ModelSpec, ServingSpec
 
 MANIFEST_NAME = "demo.yaml"
 SECTORS: tuple[str, ...] = ("healthcare", "education", "finance", "transport")
@@ -142,6 +142,7 @@ class Manifest(_Strict):
     # After validation each example holds input values only; its caption moves to `example_label(index)`.
     examples: list[Example] = Field(default_factory=list)
     disabled: str | None = None
+    serving: ServingSpec = Field(default_factory=ServingSpec, description="Ray Serve deployment (--engine ray)")
     _example_labels: list[Bilingual | None] = PrivateAttr(default_factory=list)
 
     def example_values(self, index: int) -> dict[str, Any]:

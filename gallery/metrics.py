@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from gallery.admission import demo_concurrency
 from gallery.errors import Busy, InputError, ModelUnavailableError
 from gallery.runtime import memory
 
@@ -100,7 +99,7 @@ class ServiceCollector:
         for entry in service.index.available:
             if entry.id not in service.code or entry.manifest is None:
                 continue
-            state = service.admission.state(entry.id, demo_concurrency(entry.manifest))
+            state = service.admission.state(entry.id, service.engine.concurrency(entry.manifest))
             depth.add_metric([entry.id], state.depth)
             for name, spec in entry.manifest.models.items():
                 status = service.registry.status(entry.id, name, spec, entry.path)

@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 
 HEALTH, READY, METRICS = "/healthz", "/readyz", "/metrics"
 PATHS = (HEALTH, READY, METRICS)
-ENGINE = "local"  # where demos run: in this process
 
 
 class Operations:
@@ -56,14 +55,16 @@ class Operations:
     def readiness(self) -> tuple[int, dict[str, Any]]:
         """Return 200 with demos and model states when the gallery can take traffic, else 503 with what is missing."""
         service = self.service
+        engine = dict(service.engine.describe())
+        missing: list[str] = list(engine.pop("missing", []))
         models: dict[str, str] = {}
         for entry in service.index.available:
-            if entry.id not in service.code or entry.manifest is None:
+            # On another engine the models load in its replicas, not here: its own report stands for them.
+            if entry.id not in service.code or entry.manifest is None or service.engine.name != "local":
                 continue
             for name, spec in entry.manifest.models.items():
                 models[f"{entry.id}/{name}"] = service.registry.status(entry.id, name, spec, entry.path).state
-        body: dict[str, Any] = {"engine": ENGINE, "demos": len(service.code), "models": models}
-        missing: list[str] = []
+        body: dict[str, Any] = {**engine, "demos": len(service.code), "models": models}
         if self.stopping:
             missing.append("the server is stopping")
         if self.preload_wanted and (self.preload is None or self.preload.is_alive()):

@@ -62,6 +62,8 @@ class ServeConfig:
     max_queue: int | None = None  # requests that may wait per demo; None: 4 x its concurrency, at least 8
     max_wait: float = 60.0  # refuse a request whose expected wait is longer (seconds)
     shutdown_timeout: float = 30.0  # on SIGTERM, how long running requests get to finish (seconds)
+    engine: str = "local"  # where demos run: "local" (this process) or "ray" (Ray Serve replicas)
+    ray_address: str | None = None  # join this Ray cluster (--engine ray); None: start a local Ray
 
     def base_url(self) -> str:
         """Return the gallery's URL as seen from this machine (pages correct it from the browser's address)."""
@@ -89,6 +91,10 @@ def create_app(config: ServeConfig) -> tuple[FastAPI, GalleryService]:
     index = discover(config.demos_dir, config.select or None)
     registry = ModelRegistry(cache_dir=config.cache_dir, memory_budget_bytes=config.memory_budget)
     service = GalleryService(index, registry, config.cache_dir)
+    if config.engine == "ray":
+        from gallery.rayserve.engine import RayEngine  # Ray is an optional extra: imported only when asked for
+
+        service.engine = RayEngine(index, config.cache_dir, config.ray_address).start()
     # Opened on first use (serve opens it early); --database-url, else $OPENMODELS_DATABASE_URL, else data_dir.
     service.feedback = FeedbackStore(resolve_url(config.database_url, config.data_dir))
     # What the "Use via API" snippets say; the page swaps in the address the browser really used.

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import logging
-import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gallery.admission import Admission, demo_concurrency
+from gallery.admission import Admission
 from gallery.context import DemoContext
 from gallery.discovery import DemoEntry, DemoIndex
-from gallery.errors import InputError, ModelUnavailableError
+from gallery.engine import DemoFailure, Engine, LocalEngine
 from gallery.inputs import coerce_inputs
 from gallery.limits import LIMITS, Limits
 from gallery.loader import DemoCode, import_demo
-from gallery.logconfig import log_failure, log_inputs_enabled, preview
+from gallery.logconfig import log_inputs_enabled, preview
 from gallery.runtime.registry import ModelRegistry
 
 if TYPE_CHECKING:
@@ -26,6 +24,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# DemoFailure lives with the engines (their failure boundary raises it); front ends know it from here.
+__all__ = ["DemoFailure", "DemoNotFound", "DemoStatus", "DemoUnavailable", "GalleryService"]
+
 
 class DemoNotFound(KeyError):
     """No demo with that id is served."""
@@ -33,10 +34,6 @@ class DemoNotFound(KeyError):
 
 class DemoUnavailable(RuntimeError):
     """The demo exists but cannot run (bad manifest, import error, disabled, missing model)."""
-
-
-class DemoFailure(RuntimeError):
-    """The demo's own code failed on valid input; the message is safe to show."""
 
 
 @dataclass
@@ -48,19 +45,6 @@ class DemoStatus:
     backend: str | None = None
     variant: str | None = None
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def _json_safe(value: Any) -> Any:
-    """Return value with NaN/inf floats replaced by None so every result is valid JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "tolist"):  # numpy scalars and arrays
-        return _json_safe(value.tolist())
-    return value
 
 
 class GalleryService:
@@ -77,6 +61,8 @@ class GalleryService:
         self.endpoints: Endpoints | None = None  # set by the server: the address its "Use via API" snippets show
         self.admission = Admission()  # per-demo queues; the server replaces it with one sized by its options
         self.metrics: GalleryMetrics | None = None  # set by the server unless --no-metrics
+        # Where predict runs: here, unless the server hands over another engine (--engine ray).
+        self.engine: Engine = LocalEngine(self.code, self.contexts)
         for entry in index.entries:
             if entry.manifest is not None and entry.error is None and not entry.manifest.disabled:
                 self._load_code(entry)
@@ -165,26 +151,13 @@ class GalleryService:
         if code is None:
             raise DemoUnavailable(self.status(demo_id).reason or "unavailable")
         # Every front end passes here: wait for one of the demo's slots, or be refused at once (Busy).
-        with self.admission.slot(demo_id, demo_concurrency(self.entry(demo_id).manifest)):
-            started = time.perf_counter()
-            try:
-                result = code.predict(self.contexts[demo_id], **inputs)
-            except (InputError, ModelUnavailableError):
-                raise
-            # A demo's own bug must not take down the worker; the user gets a plain reason, the log the trace.
-            except Exception as exc:  # noqa: BLE001
-                log_failure(logger, demo_id, "predict failed", exc)
-                raise DemoFailure(f"the demo failed on this input ({type(exc).__name__})") from exc
-        if not isinstance(result, dict):
-            logger.error("demo %s: predict returned %s, not a dict", demo_id, type(result).__name__)
-            raise DemoFailure("the demo returned an invalid result")
-        logger.info("demo %s: predict took %.1f ms", demo_id, (time.perf_counter() - started) * 1000)
-        return _json_safe(result)
+        with self.admission.slot(demo_id, self.engine.concurrency(self.entry(demo_id).manifest)):
+            return self.engine.predict(demo_id, inputs)  # its failure boundary: gallery.engine.run_predict
 
     def run(self, demo_id: str, raw: dict[str, Any], allow_paths: bool = False) -> dict[str, Any]:
         """Validate raw inputs and run the demo: the single path behind UI, Gradio API and JSON API."""
         if demo_id in self.code:  # a call that would be refused is refused before its inputs are decoded
-            self.admission.check(demo_id, demo_concurrency(self.entry(demo_id).manifest))
+            self.admission.check(demo_id, self.engine.concurrency(self.entry(demo_id).manifest))
         return self.predict(demo_id, self.decode(demo_id, raw, allow_paths))
 
     def example_inputs(self, demo_id: str, index: int = 0) -> dict[str, Any]:

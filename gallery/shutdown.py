@@ -89,6 +89,7 @@ def run_server(app: FastAPI, service: GalleryService, config: ServeConfig) -> No
         if service.feedback is not None:
             service.feedback.close()
             logger.info("feedback database closed")
+        service.engine.close()
     if not server.started:
         sys.exit(STARTUP_FAILURE)
     left = service.admission.in_flight()

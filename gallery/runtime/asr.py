@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from gallery.runtime import hardware
 from gallery.runtime import quantize as q
 from gallery.runtime.models import CustomModel, Guarded
 from gallery.runtime.spec import ModelSpec
@@ -52,7 +53,7 @@ def session_options() -> Any:
 
     options = ort.SessionOptions()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return options
+    return hardware.apply_ort_threads(options)
 
 
 def _check_kwargs(spec: ModelSpec) -> dict[str, Any]:

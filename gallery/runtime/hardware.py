@@ -10,6 +10,7 @@ import platform
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,28 @@ def preferred_backend() -> str:
         logger.warning("OPENMODELS_BACKEND=%s is not one of %s; using auto", wanted, ", ".join(BACKEND_CHOICES))
         return "auto"
     return wanted
+
+
+ENV_ORT_THREADS = "OPENMODELS_ORT_THREADS"
+
+
+def ort_threads() -> int | None:
+    """Return the ONNX Runtime threads per session from $OPENMODELS_ORT_THREADS (None: ORT's default, every core).
+
+    A Ray replica sets it to its CPU share: ORT would otherwise start a thread per core of the machine, whatever
+    the replica was given, and replicas packed on one node would fight over the cores.
+    """
+    value = os.environ.get(ENV_ORT_THREADS, "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def apply_ort_threads(options: Any) -> Any:
+    """Set the intra-op thread count of ORT SessionOptions when $OPENMODELS_ORT_THREADS asks for one."""
+    threads = ort_threads()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return options
 
 
 def _cpu_vendor() -> str:

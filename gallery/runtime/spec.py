@@ -98,3 +98,31 @@ class ModelSpec(_Strict):
     def identity(self) -> dict[str, Any]:
         """Return the fields that decide which loaded model this spec means (for sharing)."""
         return self.model_dump(mode="json", exclude={"licence", "max_concurrency"})
+
+
+# Tasks whose calls take a CPU core for a second or more (measured in docs/BENCHMARKS.md): on Ray they get a
+# deployment of their own, so a crowd on them never queues the light demos.
+HEAVY_TASKS = frozenset({"automatic-speech-recognition", "ocr"})
+
+
+class ServingSpec(_Strict):
+    """How a demo is deployed on Ray Serve (`gallery run --engine ray`); the local engine ignores it."""
+
+    heavy: bool | None = Field(None, description="own deployment (default: when a model's task is heavy)")
+    num_cpus: float = Field(1.0, gt=0, description="CPUs per replica (ONNX Runtime uses as many threads)")
+    memory_gb: float = Field(2.0, gt=0, description="memory per replica: Ray reserves it, the model budget is it")
+    max_ongoing_requests: int = Field(1, ge=1, description="calls one replica runs at once")
+    max_queued_requests: int = Field(8, ge=1, description="calls that may wait; more are refused with 503")
+    min_replicas: int = Field(1, ge=1)
+    max_replicas: int = Field(2, ge=1)
+    target_ongoing_requests: float = Field(1.0, gt=0, description="autoscaling adds replicas above this per replica")
+
+    @model_validator(mode="after")
+    def _replicas_in_order(self) -> ServingSpec:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) is greater than max_replicas ({self.max_replicas})")
+        return self
+
+    def is_heavy(self, tasks: set[str]) -> bool:
+        """Return whether a demo with these tasks (its own and its models') gets its own deployment."""
+        return self.heavy if self.heavy is not None else bool(tasks & HEAVY_TASKS)

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from gallery.runtime import hardware
 from gallery.runtime import quantize as q
 from gallery.runtime.models import (Guarded, OnnxModel, PipelineModel, TaskModel, TextEmbedder,
                                     TorchTextEmbedder)
@@ -38,7 +39,7 @@ def real_backend(providers: list[str]) -> str:
 def _session(path: Path, providers: list[str]) -> Any:
     import onnxruntime as ort
 
-    return ort.InferenceSession(str(path), providers=providers)
+    return ort.InferenceSession(str(path), hardware.apply_ort_threads(ort.SessionOptions()), providers=providers)
 
 
 def onnx_model(path: Path, backend: str, max_concurrency: int) -> OnnxModel:

@@ -11,12 +11,12 @@ from pydantic import BaseModel
 from gallery.checks import FOLDER_CHECKS, REPO_CHECKS
 from gallery.cli import build_parser
 from gallery.manifest import Bilingual, InputSpec, Manifest, OutputSpec
-from gallery.runtime.spec import HubSource, ModelSpec, PackageSource, PathSource
+from gallery.runtime.spec import HubSource, ModelSpec, PackageSource, PathSource, ServingSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDES = ["CONTRIBUTING.md", "CONTRIBUTING.zh.md"]
 MODELS: list[type[BaseModel]] = [Manifest, Bilingual, InputSpec, OutputSpec, ModelSpec, PackageSource, HubSource,
-                                 PathSource]
+                                 PathSource, ServingSpec]
 
 
 def documented_fields(text: str, model: str) -> set[str]:

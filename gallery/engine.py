@@ -1,0 +1,134 @@
+"""Where a demo's `predict` runs: in this process (`local`), or on Ray Serve replicas (`ray`, gallery/rayserve/).
+
+The service validates inputs and admits the call; the engine runs it. Both engines go through `run_predict`, the
+per-demo failure boundary, so a result or an error looks the same whichever engine ran it. Across processes an
+outcome travels as an envelope (`{"ok": result}` or `{"error": {...}}`) that `unwrap` turns back into the same
+result or exception, because exception classes do not always survive a trip through another process intact.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from gallery.admission import demo_concurrency
+from gallery.errors import InputError, ModelUnavailableError
+from gallery.logconfig import log_failure
+
+if TYPE_CHECKING:
+    from gallery.context import DemoContext
+    from gallery.loader import DemoCode
+    from gallery.manifest import Manifest
+
+logger = logging.getLogger(__name__)
+
+ENGINES = ("local", "ray")
+
+
+class DemoFailure(RuntimeError):
+    """The demo's own code failed on valid input; the message is safe to show."""
+
+
+class Engine(Protocol):
+    """Run a demo's predict on validated inputs; describe the engine for /readyz."""
+
+    name: str
+
+    def predict(self, demo_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Return the demo's JSON-safe result, or raise InputError, ModelUnavailableError, DemoFailure or Busy."""
+        ...
+
+    def concurrency(self, manifest: Manifest | None) -> int:
+        """Return how many calls of a demo may run at once (the admission queue's width)."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Return what /readyz shows about the engine; `missing` lists what keeps it from being ready."""
+        ...
+
+    def close(self) -> None:
+        """Release what the engine holds (Ray: the Serve application)."""
+        ...
+
+
+def json_safe(value: Any) -> Any:
+    """Return value with NaN/inf floats replaced by None so every result is valid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return json_safe(value.tolist())
+    return value
+
+
+def run_predict(demo_id: str, code: DemoCode, context: DemoContext, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Run one demo's predict inside its failure boundary and return its JSON-safe result."""
+    started = time.perf_counter()
+    try:
+        result = code.predict(context, **inputs)
+    except (InputError, ModelUnavailableError):
+        raise
+    # A demo's own bug must not take down the worker; the user gets a plain reason, the log the trace.
+    except Exception as exc:  # noqa: BLE001
+        log_failure(logger, demo_id, "predict failed", exc)
+        raise DemoFailure(f"the demo failed on this input ({type(exc).__name__})") from exc
+    if not isinstance(result, dict):
+        logger.error("demo %s: predict returned %s, not a dict", demo_id, type(result).__name__)
+        raise DemoFailure("the demo returned an invalid result")
+    logger.info("demo %s: predict took %.1f ms", demo_id, (time.perf_counter() - started) * 1000)
+    return json_safe(result)
+
+
+def envelope(demo_id: str, code: DemoCode, context: DemoContext, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Run predict and return its outcome as plain data: {"ok": result} or {"error": {kind, message, field}}."""
+    try:
+        return {"ok": run_predict(demo_id, code, context, inputs)}
+    except InputError as exc:
+        return {"error": {"kind": "input", "message": str(exc), "field": exc.field}}
+    except ModelUnavailableError as exc:
+        return {"error": {"kind": "model", "message": str(exc)}}
+    except DemoFailure as exc:
+        return {"error": {"kind": "failure", "message": str(exc)}}
+
+
+def unwrap(outcome: dict[str, Any]) -> dict[str, Any]:
+    """Return the result of an envelope, or raise the exception it carries."""
+    if "ok" in outcome:
+        return dict(outcome["ok"])
+    error = outcome.get("error") or {}
+    kind, message = error.get("kind"), str(error.get("message") or "unknown error")
+    if kind == "input":
+        raise InputError(message, error.get("field"))
+    if kind == "model":
+        raise ModelUnavailableError(message)
+    raise DemoFailure(message)
+
+
+class LocalEngine:
+    """Run predict in this process, on the service's own demo code and contexts."""
+
+    name = "local"
+
+    def __init__(self, code: dict[str, DemoCode], contexts: dict[str, DemoContext]) -> None:
+        self.code = code
+        self.contexts = contexts
+
+    def predict(self, demo_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Run the demo here."""
+        return run_predict(demo_id, self.code[demo_id], self.contexts[demo_id], inputs)
+
+    def concurrency(self, manifest: Manifest | None) -> int:
+        """Return the largest `max_concurrency` of the demo's models."""
+        return demo_concurrency(manifest)
+
+    def describe(self) -> dict[str, Any]:
+        """Return the engine's name (the models are listed by /readyz itself)."""
+        return {"engine": self.name}
+
+    def close(self) -> None:
+        """Nothing to release: the models belong to the service's registry."""
