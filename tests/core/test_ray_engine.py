@@ -201,3 +201,43 @@ def test_junk_through_the_ray_engine_is_4xx_never_5xx(ray_gallery: str) -> None:
         assert response.status_code in (200, 400, 413, 415, 422), f"{demo_id} {str(body)[:80]}: {response.text[:300]}"
         if response.status_code != 200:
             assert "Traceback" not in response.text and len(response.json()["detail"]) >= 5
+
+
+def test_the_operators_serve_config_is_valid_and_builds_the_application() -> None:
+    import importlib
+
+    from ray.serve.schema import ServeDeploySchema
+
+    config = ServeDeploySchema.model_validate(yaml.safe_load((ROOT / "deploy" / "ray" / "serve.yaml").read_text()))
+    [app] = config.applications
+    module, name = app.import_path.split(":")
+    builder = getattr(importlib.import_module(module), name)
+    assert builder is build_app
+    args = AppArgs.model_validate(app.args)  # unknown keys are refused, so a typo in the file fails here
+    heavy, light = plan(args)
+    assert len(heavy) == 3 and len(light) == 9
+    assert type(build_app(args)).__name__ == "Application"
+
+
+def test_the_router_serves_the_json_api_without_the_gallery(tmp_path: Path) -> None:
+    from ray import serve
+    from starlette.requests import Request
+
+    demos = fixture_tree(tmp_path, echo_heavy=True)
+    handle = serve.run(build_app({"demos_dir": str(demos), "cache_dir": str(tmp_path / "cache"),
+                                  "select": ["education/echo"]}), _local_testing_mode=True)
+
+    def post(path: str, body: bytes) -> Any:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        scope = {"type": "http", "method": "POST", "path": path, "headers": [(b"content-type", b"application/json")],
+                 "query_string": b"", "root_path": ""}
+        return handle.remote(Request(scope, receive)).result()
+
+    ok = post("/openmodels/education/echo", b'{"text": "one two three"}')
+    assert ok.status_code == 200 and ok.body == b'{"summary":{"words":3,"doc_bytes":0}}'
+    assert post("/openmodels/education/echo", b'{"text": ""}').status_code == 422
+    assert post("/openmodels/education/echo", b'{"text": "fail: now"}').status_code == 500
+    assert post("/openmodels/education/echo", b"{not json").status_code == 400
+    assert post("/openmodels/education/nope", b"{}").status_code == 404
