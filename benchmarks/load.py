@@ -332,6 +332,35 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def run_mix_engines(args: argparse.Namespace) -> int:
+    """Run the heavy-light mix on each engine in turn (a fresh server each) and print them side by side."""
+    import psutil
+
+    from benchmarks.mix import HEAVY, LIGHT, format_mix, run_mix
+
+    calls = {c.demo_id: c for c in build_calls(args.demos_dir, [HEAVY, *LIGHT])}
+    reports: dict[str, Any] = {}
+    for engine in (["local", "ray"] if args.engine == "both" else [args.engine]):
+        before = psutil.virtual_memory().used
+        process, url = _start_server(args.demos_dir, *(f"--demo={d}" for d in calls), f"--engine={engine}")
+        try:
+            warm_up(url, list(calls.values()))
+            reports[engine] = run_mix(url, calls[HEAVY], [calls[d] for d in LIGHT], duration=args.duration,
+                                      memory_before=before)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # open keep-alive connections can hold a graceful stop
+                process.kill()
+        print(f"{engine}: {json.dumps(reports[engine])}", flush=True)
+    print(format_mix(reports), flush=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(reports, indent=2), encoding="utf-8")
+    return 0 if all(r["errors"] == 0 for r in reports.values()) else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the load test from the command line."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -348,7 +377,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--heavy", default="healthcare/clinical-dictation", help="the demo to flood")
     parser.add_argument("--light", default="finance/banking-intent", help="the demo called during the flood")
     parser.add_argument("--flood-requests", type=int, default=24, help="concurrent requests to the heavy demo")
+    parser.add_argument("--mix", choices=["heavy-light"],
+                        help="3 clients on a heavy demo + 4 on light ones, per engine (benchmarks/mix.py)")
+    parser.add_argument("--engine", choices=["local", "ray", "both"], default="both",
+                        help="with --mix: the engine(s) to measure, one after the other in this run")
     args = parser.parse_args(argv)
+    if args.mix:
+        return run_mix_engines(args)
     wanted = [args.heavy, args.light] if args.flood else args.demo
     calls = build_calls(args.demos_dir, wanted)
     process = None

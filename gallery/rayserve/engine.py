@@ -75,17 +75,30 @@ class RayEngine:
                 cpus = max(cpus, int(needed + 0.999))
             ray.init(num_cpus=cpus, include_dashboard=False, runtime_env=runtime_env, log_to_driver=False)
             self.started_ray = True
-        # No Serve HTTP proxy: this process is the front end and calls the deployments through handles.
-        serve.start(proxy_location="Disabled")
-        started = time.perf_counter()
-        serve.run(build_app(self.args), name=APP_NAME, route_prefix=None)
         heavy, light = plan(self.args)
+        wanted = {heavy_name(e.id) for e in heavy} | ({LIGHT_NAME} if light else set())
+        started = time.perf_counter()
+        if self.address and wanted <= self._running_deployments():
+            # Operators deployed the application (serve deploy, a KubeRay RayService): use it, do not replace it.
+            logger.info("ray: using the running application %s on %s", APP_NAME, self.address)
+        else:
+            if not self.address:
+                # No Serve HTTP proxy: this process is the front end and calls the deployments through handles.
+                serve.start(proxy_location="Disabled")
+            serve.run(build_app(self.args), name=APP_NAME, route_prefix=None)
         self.heavy = {e.id: serve.get_deployment_handle(heavy_name(e.id), APP_NAME) for e in heavy}
         self.light = serve.get_deployment_handle(LIGHT_NAME, APP_NAME) if light else None
         logger.info("ray: deployed %d heavy demo deployment(s) and %s in %.1f s", len(heavy),
                     f"a light pool of {len(light)} demo(s)" if light else "no light pool",
                     time.perf_counter() - started)
         return self
+
+    @staticmethod
+    def _running_deployments() -> set[str]:
+        app = serve.status().applications.get(APP_NAME)
+        if app is None or str(getattr(app.status, "value", app.status)) != "RUNNING":
+            return set()
+        return set(app.deployments)
 
     def _handle(self, demo_id: str) -> DeploymentHandle:
         if demo_id in self.heavy:
