@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -55,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="serve the gallery")
     _add_common(run)
-    run.add_argument("--host", default="127.0.0.1")
+    # A container sets GRADIO_SERVER_NAME=0.0.0.0 (deploy/docker/Dockerfile); on a desktop only this machine listens.
+    run.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
+                     help="address to listen on (default $GRADIO_SERVER_NAME, else 127.0.0.1)")
     run.add_argument("--port", type=int, default=7860)
     run.add_argument("--root-path", default="", help="URL prefix when served behind a reverse proxy, e.g. /gallery")
     run.add_argument("--share", action="store_true", help="ask for a public share link")

@@ -91,7 +91,8 @@ class Builder:
         """
         # Keyed by the exporter class, not the task name: translation and summarization of one model share it.
         area = f"{handler.ort_class}-openvino" if openvino else handler.ort_class
-        versions = exporter.tool_versions()
+        # Recorded beside the exports, so a serving image without the exporter still finds them.
+        versions = exporter.tool_versions(self.cache_dir / exporter.VERSIONS_RECORD)
         identity = {"source": fingerprint, "exporter": area, "versions": versions, "opset": "optimum-default"}
         if handler.export_layout != 1:
             identity["layout"] = handler.export_layout

@@ -31,6 +31,8 @@ ENV_IDLE = "OPENMODELS_EXPORTER_IDLE"
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
               "SOURCE_DATE_EPOCH")
 STDERR_TAIL = 40
+# In the export cache: the exporter's tool versions, which key every export (see tool_versions).
+VERSIONS_RECORD = "exporter-versions.json"
 
 
 class ExportError(RuntimeError):
@@ -175,9 +177,48 @@ def exporter_info() -> dict[str, Any]:
     return _versions_of(str(exporter_python()))
 
 
-def tool_versions() -> dict[str, str]:
-    """Return the exporter's tool versions: they key every export made through it."""
-    return dict(exporter_info()["versions"])
+def read_recorded_versions(record: Path) -> dict[str, str] | None:
+    """Return the tool versions recorded in `record` by an earlier export, or None when there is no usable record."""
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    versions = data.get("versions") if isinstance(data, dict) else None
+    if not isinstance(versions, dict) or not versions:
+        return None
+    return {str(name): str(version) for name, version in versions.items()}
+
+
+def _record_versions(record: Path, info: dict[str, Any]) -> None:
+    """Write the exporter's versions to `record` (atomically, and only when they changed)."""
+    if read_recorded_versions(record) == dict(info["versions"]):
+        return
+    payload = {"python": info.get("python"), "versions": info["versions"]}
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, record)
+    except OSError as exc:  # a read-only cache still exports; it only cannot serve without the exporter later
+        logger.warning("cannot record the exporter's versions in %s: %s", record, exc)
+
+
+def tool_versions(record: Path | None = None) -> dict[str, str]:
+    """Return the exporter's tool versions: they key every export made through it.
+
+    With `record` (a file in the export cache), the versions are written there whenever the exporter answers, and
+    read from there when the exporter environment is absent: an image that exported its models at build time and
+    left the exporter out still finds them. A cache miss then fails in run_job with ExporterMissing.
+    """
+    if record is not None and not exporter_python().exists():
+        recorded = read_recorded_versions(record)
+        if recorded is not None:
+            logger.debug("exporter absent: export keys use the versions recorded in %s", record)
+            return recorded
+    info = exporter_info()  # raises ExporterMissing when there is neither an exporter nor a record
+    if record is not None:
+        _record_versions(record, info)
+    return dict(info["versions"])
 
 
 def describe() -> list[tuple[str, str]]:
