@@ -16,10 +16,12 @@ ARTIFACTS ?= test-artifacts
 # Browser tests (chromium), Chinese and emoji glyphs in screenshots (fonts), spoken test clips (espeak-ng), the
 # feedback store on a real PostgreSQL server and docs/DEPLOY.md's nginx block, both started by the tests themselves.
 DEBIAN_TEST_PACKAGES := chromium fonts-wqy-microhei fonts-noto-color-emoji espeak-ng postgresql nginx
+# `make test-deploy`: podman builds and runs the image; debootstrap makes its Debian base image (no registry here).
+DEBIAN_DEPLOY_PACKAGES := podman debootstrap
 
 DEMO_REQUIREMENTS := $(sort $(wildcard demos/*/*/requirements.txt))
 
-.PHONY: run test install install-test install-exporter check lint bench clean
+.PHONY: run test test-deploy install install-test install-exporter check lint bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/gallery run --port $(PORT)
@@ -27,6 +29,17 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/gallery check
 	OPENMODELS_ARTIFACTS=$(abspath $(ARTIFACTS)) $(BIN)/python -m pytest
+
+# The container image, built and run for real with podman (tests/deploy/): too long for `make test`'s budget.
+# The base image, the wheelhouse and the build's layers are cached under ~/.cache/openmodels-deploy.
+test-deploy: $(VENV)/.installed-test
+	@missing=$$(for p in $(DEBIAN_DEPLOY_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages for the deploy tests: $$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	OPENMODELS_DEPLOY_TESTS=1 OPENMODELS_ARTIFACTS=$(abspath $(ARTIFACTS)) $(BIN)/python -m pytest -m deploy tests/deploy
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

@@ -1,0 +1,22 @@
+"""The container tests run under `make test-deploy` only (a cold build takes far longer than `make test` allows)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+ENABLE = "OPENMODELS_DEPLOY_TESTS"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark this folder's tests `deploy`; skip them unless `make test-deploy` asked for them."""
+    enabled = os.environ.get(ENABLE) == "1"
+    skip = pytest.mark.skip(reason=f"builds and runs the container image: run `make test-deploy` ({ENABLE}=1)")
+    for item in items:
+        if "tests/deploy/" not in item.nodeid:
+            continue
+        item.add_marker(pytest.mark.deploy)
+        if not enabled:
+            item.add_marker(skip)
+
