@@ -201,9 +201,12 @@ def standard_ui(service: GalleryService, entry: DemoEntry, manifest: Manifest, i
     tables = [(view, spec) for view, spec in zip(views, manifest.outputs) if spec.type == "table" and spec.columns]
     if tables:
         # The page's language is known once it has loaded (the switch is set then): head the empty tables in it.
-        lang.change(lambda shown: [gr.Dataframe(headers=spec.column_names(language(shown))) for _, spec in tables]
-                    if len(tables) > 1 else gr.Dataframe(headers=tables[0][1].column_names(language(shown))),
-                    inputs=lang, outputs=[view for view, _ in tables], api_visibility="private", queue=False)
+        # An empty table as the value: a headers-only update is not applied by the browser.
+        def headed(shown: str | None) -> Any:
+            empty = [{"headers": spec.column_names(language(shown)), "data": []} for _, spec in tables]
+            return empty if len(empty) > 1 else empty[0]
+
+        lang.change(headed, inputs=lang, outputs=[view for view, _ in tables], api_visibility="private", queue=False)
     return inputs, raw_json
 
 

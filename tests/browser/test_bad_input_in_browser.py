@@ -20,6 +20,9 @@ def test_empty_text_shows_a_readable_error(page: Page, gallery_url: str) -> None
     assert TEXT_DEMO is not None
     page.goto(f"{gallery_url}/?demo={TEXT_DEMO}")
     panel = page.locator(f"#om-tab-{TEXT_DEMO.replace('/', '-')}")
+    field = panel.locator(".om-input textarea").first
+    expect(field).not_to_have_value("")  # the form opens with the first example: empty it
+    field.fill("")
     panel.locator(".om-run").click()
     toast = page.locator(".toast-body").first
     expect(toast).to_contain_text("is empty")

@@ -1,4 +1,4 @@
-"""Every demo in a real browser: pick its first example, run it, see a rendered result."""
+"""Every demo in a real browser, in English and in Chinese: press Run with nothing typed, see a result in one language."""
 
 from __future__ import annotations
 
@@ -14,10 +14,14 @@ from gallery.manifest import Manifest
 from tests.conftest import ROOT
 
 DEMOS = [e.id for e in discover(ROOT / "demos").entries if e.manifest is not None and e.manifest.examples]
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 # Views whose result is not text: what appears once they render (an empty plot shows an icon, not axes).
 RENDERED_ELEMENT = {"plot": "svg text", "image": "img[src]"}
 # The top-level output wrappers only (a Markdown view carries the class on an inner element too).
 VIEWS = ".om-output:not(.om-output .om-output)"
+# Views holding sentences or headers that the demo writes for people (labels and transcripts are the model's).
+PROSE = ("markdown", "table")
+SWITCH = {"en": "English", "zh": "中文"}
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -29,9 +33,9 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.25)
 
 
-def wait_for_example_values(panel: Locator, manifest: Manifest) -> None:
-    """Wait until clicking the first example has filled the inputs (the browser fills them asynchronously)."""
-    example = manifest.examples[0]
+def expect_example_values(panel: Locator, manifest: Manifest, index: int) -> None:
+    """Wait until the form holds example `index` (the browser fills it asynchronously)."""
+    example = manifest.example_values(index)
     for spec in manifest.inputs:
         value = example.get(spec.name)
         field = panel.locator(f".om-in-name-{spec.name}")
@@ -40,23 +44,28 @@ def wait_for_example_values(panel: Locator, manifest: Manifest) -> None:
         if spec.type == "text" and isinstance(value, str) and value:
             expect(field.locator("textarea, input").first).to_have_value(value, timeout=30_000)
         elif spec.type == "image":
-            expect(field.locator("img").first).to_be_attached(timeout=30_000)
+            expect(field.locator("img").first).to_have_attribute("src", re.compile(re.escape(value.rsplit("/", 1)[-1])),
+                                                                 timeout=30_000)
         elif spec.type == "audio":
             expect(field.locator("audio, wave, .waveform-container").first).to_be_attached(timeout=30_000)
 
 
-@pytest.mark.parametrize("demo_id", DEMOS)
-def test_first_example_runs_and_renders(page: Page, gallery_url: str, demo_id: str) -> None:
-    manifest = discover(ROOT / "demos", [demo_id]).entries[0].manifest
-    assert manifest is not None
-    page.goto(f"{gallery_url}/?demo={demo_id}")
-    panel = page.locator(f"#om-tab-{demo_id.replace('/', '-')}")
-    panel.locator(".gallery-item, tr.tr-body").first.click()
-    wait_for_example_values(panel, manifest)
+def open_demo(page: Page, gallery_url: str, demo_id: str, lang: str) -> Locator:
+    """Open the demo in `lang`: English in its gallery tab, Chinese on its standalone page through ?lang=zh."""
+    if lang == "en":
+        page.goto(f"{gallery_url}/?demo={demo_id}")
+        panel = page.locator(f"#om-tab-{demo_id.replace('/', '-')}")
+    else:
+        page.goto(f"{gallery_url}/demo/{demo_id}/?lang={lang}")
+        panel = page.locator("body")
+    # The switch shows the page's language once the page has loaded; results are rendered in that language.
+    expect(page.locator("#om-lang input:checked")).to_have_value(SWITCH[lang], timeout=60_000)
+    return panel
+
+
+def wait_for_result(panel: Locator, manifest: Manifest, empty: list[str], demo_id: str) -> None:
+    """Wait until every view shows a result, and the line that says what ran."""
     views = panel.locator(VIEWS)
-    assert views.count() == len(manifest.outputs)
-    empty = [views.nth(i).inner_text() for i in range(len(manifest.outputs))]  # labels only, before the run
-    panel.locator(".om-run").click()
     for number, spec in enumerate(manifest.outputs):
         view = views.nth(number)
         # Generous for the first view: the first run may export and load the model.
@@ -69,11 +78,70 @@ def test_first_example_runs_and_renders(page: Page, gallery_url: str, demo_id: s
             before = len(empty[number].strip())
             wait_until(lambda: len(view.inner_text().strip()) > before + 3, timeout,
                        f"output {spec.name!r} ({spec.type}) of {demo_id} to show a result")
-    for number, spec in enumerate(manifest.outputs):
-        if spec.type == "table" and spec.columns:
-            # The manifest's headers show before the run and match the columns present() gives the result.
-            assert all(column in empty[number] for column in spec.columns), (spec.name, empty[number])
-            header = views.nth(number).locator("thead").first.inner_text()
-            assert all(column in header for column in spec.columns), (spec.name, header)
+    expect(panel.locator(".om-ran").first).to_contain_text(" ms", timeout=30_000)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("demo_id", DEMOS)
+def test_run_with_nothing_typed_shows_a_result_in_one_language(page: Page, gallery_url: str, demo_id: str,
+                                                               lang: str) -> None:
+    manifest = discover(ROOT / "demos", [demo_id]).entries[0].manifest
+    assert manifest is not None
+    panel = open_demo(page, gallery_url, demo_id, lang)
+    expect_example_values(panel, manifest, 0)  # the form opens with the first example
+    views = panel.locator(VIEWS)
+    assert views.count() == len(manifest.outputs)
+    empty = [views.nth(i).inner_text() for i in range(len(manifest.outputs))]  # labels only, before the run
+    panel.locator(".om-run").click()
+    wait_for_result(panel, manifest, empty, demo_id)
     expect(page.locator(".toast-body")).to_have_count(0)
     expect(panel.locator(".om-output").first).not_to_contain_text(re.compile(r"^\s*\{\s*\""))
+    shown = {spec.name: views.nth(i).inner_text() for i, spec in enumerate(manifest.outputs)}
+    ran = panel.locator(".om-ran").first.inner_text()
+    if lang == "en":
+        for name, text in {**shown, "what ran": ran}.items():
+            found = CJK.search(text)
+            assert found is None, f"{demo_id}: {name} shows Chinese in English mode: …{text[max(0, found.start() - 40):found.end() + 40]}…"
+    else:
+        assert CJK.search(ran), f"{demo_id}: the line saying what ran is not in Chinese: {ran!r}"
+        for number, spec in enumerate(manifest.outputs):
+            if spec.type in PROSE:
+                label = spec.label.zh
+                text = shown[spec.name].replace(label, "")
+                assert CJK.search(text), f"{demo_id}: {spec.name} has no Chinese in Chinese mode: {text[:200]!r}"
+    for number, spec in enumerate(manifest.outputs):
+        if spec.type == "table" and spec.columns:
+            # The manifest's headers show before the run, in the page's language, and match present()'s columns.
+            columns = spec.column_names(lang) or []
+            assert all(column in empty[number] for column in columns), (spec.name, empty[number])
+            header = views.nth(number).locator("thead").first.inner_text()
+            assert all(column in header for column in columns), (spec.name, header)
+
+
+# A text demo and an image demo: a caption chip and a thumbnail chip.
+CLICKED = ["healthcare/health-faq", "transport/vehicle-recognizer"]
+
+
+@pytest.mark.parametrize("demo_id", CLICKED)
+def test_one_click_on_an_example_fills_the_form_and_runs_it(page: Page, gallery_url: str, demo_id: str) -> None:
+    manifest = discover(ROOT / "demos", [demo_id]).entries[0].manifest
+    assert manifest is not None and len(manifest.examples) > 1
+    panel = open_demo(page, gallery_url, demo_id, "en")
+    last = len(manifest.examples) - 1
+    chips = panel.locator(".om-example")
+    expect(chips).to_have_count(len(manifest.examples))
+    captions = [chips.nth(i).inner_text().strip() for i in range(chips.count())]
+    assert all(captions), captions  # never a blank chip
+    label = manifest.example_label(last)
+    assert label is not None and captions[last] == label.en
+    if any(spec.type == "image" for spec in manifest.inputs):
+        expect(chips.nth(last).locator("img")).to_be_attached()  # a thumbnail of the example
+    views = panel.locator(VIEWS)
+    empty = [views.nth(i).inner_text() for i in range(len(manifest.outputs))]
+    chips.nth(last).click()
+    expect_example_values(panel, manifest, last)
+    # The first view answers (the last vehicle example is a palace: its confidence bars stay empty on purpose).
+    expect(panel.locator(".om-ran").first).to_contain_text(" ms", timeout=240_000)
+    wait_until(lambda: len(views.first.inner_text().strip()) > len(empty[0].strip()) + 3, 30,
+               f"the first view of {demo_id} to show the example's result")
+    expect(page.locator(".toast-body")).to_have_count(0)

@@ -45,6 +45,33 @@ def test_post_runs_predict(base_url: str) -> None:
     assert float(response.headers["x-inference-ms"]) >= 0
 
 
+@pytest.mark.parametrize(
+    ("query", "headers", "lang", "summary"),
+    [("?lang=zh", {}, "zh", "**5** 个词，**9** 个字符"),
+     ("", {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}, "zh", "**5** 个词，**9** 个字符"),
+     ("", {"Accept-Language": "fr-FR, en;q=0.5, zh;q=0.3"}, "en", "**5** words, **9** characters"),
+     ("?lang=en", {"Accept-Language": "zh-CN"}, "en", "**5** words, **9** characters")],
+)
+def test_post_adds_people_text_in_the_language_asked_for(base_url: str, query: str, headers: dict[str, str],
+                                                        lang: str, summary: str) -> None:
+    response = httpx.post(f"{base_url}/api/demos/education/word-stats{query}", headers=headers,
+                          json={"text": "a b a c a", "top_n": 1})
+    assert response.status_code == 200, response.text
+    data = response.json()
+    # The language-neutral fields stay as they are; `display` holds what the page shows, in one language.
+    assert {k: v for k, v in data.items() if k != "display"} == {
+        "words": 5, "characters": 9, "top": [{"word": "a", "count": 3}]}
+    assert data["display"] == {"lang": lang, "views": {"counts": {"a": 0.6}, "summary": summary}}
+
+
+def test_post_without_a_language_has_no_display_and_an_old_present_still_renders(base_url: str) -> None:
+    plain = httpx.post(f"{base_url}/api/demos/education/word-stats", json={"text": "a b"})
+    assert "display" not in plain.json()
+    # word-stats-b keeps the two-argument present(result, inputs) written before `lang`: it still renders.
+    old = httpx.post(f"{base_url}/api/demos/transport/word-stats-b?lang=zh", json={"text": "a b a"}).json()
+    assert old["display"]["lang"] == "zh" and old["display"]["views"]["summary"] == "**3** words, **5** characters"
+
+
 def test_post_multipart_form(base_url: str) -> None:
     response = httpx.post(f"{base_url}/api/demos/education/word-stats", data={"text": "x y x", "top_n": "1"})
     assert response.status_code == 200, response.text

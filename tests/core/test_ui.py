@@ -100,3 +100,43 @@ def test_gradio_api_names_are_sector_slug(tmp_path: Path) -> None:
     blocks, _ = build_gallery(_service(tmp_path))
     names = {d.get("api_name") for d in blocks.get_config_file()["dependencies"]}
     assert {"education-word-stats", "transport-word-stats-b"} <= names
+
+
+def _fn(blocks: gr.Blocks, name: str):  # type: ignore[no-untyped-def]
+    return next(f.fn for f in blocks.fns.values() if getattr(f.fn, "__name__", "") == name)
+
+
+def test_form_opens_with_the_first_example_and_offers_each_example_as_a_captioned_button(tmp_path: Path) -> None:
+    from gallery.ui.i18n import build_i18n, demo_key
+    from gallery.ui.layout import build_single
+
+    service = _service(tmp_path)
+    blocks, i18n = build_single(service, service.index.get("education/word-stats"))
+    components = _components(blocks)
+    text = next(c["props"] for c in components if "om-in-name-text" in (c["props"].get("elem_classes") or []))
+    assert text["value"] == "the cat and the hat and the bat"  # Run with nothing typed runs the first example
+    buttons = [c["props"] for c in components if "om-example" in (c["props"].get("elem_classes") or [])]
+    assert len(buttons) == len(service.entry("education/word-stats").manifest.examples) == 1
+    key = demo_key("education/word-stats", "example.0")
+    assert str(buttons[0]["value"]) == str(i18n(key))
+    translations = build_i18n(service.index).translations
+    assert (translations["en"][key], translations["zh"][key]) == ("Cats and hats", "猫和帽子")
+    # Without a caption in the manifest, the button shows the example's own text (never a blank chip).
+    other = demo_key("transport/word-stats-b", "example.0")
+    assert translations["en"][other] == translations["zh"][other] != ""
+
+
+def test_result_is_rendered_in_the_page_language_with_what_ran(tmp_path: Path) -> None:
+    from gallery.ui.layout import build_single
+
+    service = _service(tmp_path)
+    blocks, _ = build_single(service, service.index.get("education/word-stats"))
+    result, info = _fn(blocks, "run_demo")("a b a", 2)
+    assert info["ms"] >= 0 and info["load_s"] is None  # the fixture loads no model
+    show = _fn(blocks, "show")
+    english = show(result, {**info, "ms": 412.0, "backend": "onnxruntime-cpu", "variant": "int8"}, "English", "a b a", 2)
+    assert english[1] == "**3** words, **5** characters"
+    assert english[-1] == "<small>Ran: 412 ms · ONNX Runtime CPU · int8</small>"
+    chinese = show(result, {**info, "ms": 412.0, "load_s": 1.23}, "中文", "a b a", 2)
+    assert chinese[1] == "**3** 个词，**5** 个字符"
+    assert chinese[-1] == "<small>本次运行：412 ms · 首次运行：模型加载用时 1.2 秒</small>"
