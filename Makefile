@@ -16,8 +16,9 @@ ARTIFACTS ?= test-artifacts
 # Browser tests (chromium), Chinese and emoji glyphs in screenshots (fonts), spoken test clips (espeak-ng), the
 # feedback store on a real PostgreSQL server and docs/DEPLOY.md's nginx block, both started by the tests themselves.
 DEBIAN_TEST_PACKAGES := chromium fonts-wqy-microhei fonts-noto-color-emoji espeak-ng postgresql nginx
-# `make test-deploy`: podman builds and runs the image; debootstrap makes its Debian base image (no registry here).
-DEBIAN_DEPLOY_PACKAGES := podman debootstrap
+# `make test-deploy`: podman builds and runs the image (with runc, which works in this sandbox; Debian's podman
+# brings crun only); debootstrap makes its Debian base image (no registry here).
+DEBIAN_DEPLOY_PACKAGES := podman runc debootstrap
 
 DEMO_REQUIREMENTS := $(sort $(wildcard demos/*/*/requirements.txt))
 

@@ -108,6 +108,11 @@ def fill(target_root: Path, serving: Path = ROOT / ".venv" / "bin" / "python",
     (tmp / DONE).write_text(f"{len(list(tmp.glob('*.whl')))} wheels\n", encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
+    # Older wheelhouses (other pins) are near a gigabyte each and no longer match either environment.
+    for old in target_root.glob("wheelhouse-*"):
+        if old != target and old.is_dir():
+            logger.info("removing the outdated %s", old)
+            shutil.rmtree(old, ignore_errors=True)
     return target
 
 

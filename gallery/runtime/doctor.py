@@ -20,9 +20,9 @@ def default_cache_dir() -> Path:
 def hardware_rows() -> list[tuple[str, str]]:
     """Return (name, value) rows: machine, CPU features, providers, default backend, int8 config, and the versions
     in both environments (serving, then the exporter's)."""
-    from gallery.runtime.exporter.client import describe as describe_exporter
+    from gallery.runtime.exporter.client import VERSIONS_RECORD, describe as describe_exporter
 
-    return describe() + describe_exporter()
+    return describe() + describe_exporter(default_cache_dir() / VERSIONS_RECORD)
 
 
 def _check_text(check: dict[str, Any] | None) -> str:

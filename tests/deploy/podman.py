@@ -130,6 +130,6 @@ def build(podman: Podman, tag: str, base: str, wheels: Path, log: Path) -> float
     if result.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-6000:]
         raise RuntimeError(f"podman build failed ({result.returncode}); full log {log}:\n{tail}")
-    # The previous build's image, now untagged, is removed; layers the new image shares stay.
-    podman.run("image", "prune", "-f", check=False)
+    # No `podman image prune` here: podman counts the build's intermediate images as dangling, and they are the
+    # layer cache that makes the next run fast. `rm -rf ~/.cache/openmodels-deploy/storage` frees the space.
     return round(time.monotonic() - started, 1)

@@ -39,6 +39,10 @@ def test_exports_stay_reachable_without_the_exporter_and_a_miss_says_it_is_absen
     with pytest.raises(client.ExporterMissing, match="the exporter environment is not installed"):
         builder.export(_spec(second), handler, second, "fingerprint-second", "test/second")
     assert builder.counters["exports"] == 1
+    # `gallery doctor` says both: no exporter here, and which exporter made the cached exports.
+    rows = dict(client.describe(record))
+    assert rows["exporter environment"].startswith("unusable: the exporter environment is not installed")
+    assert "optimum-onnx 0.1.0" in rows["exporter (recorded)"]
 
 
 def test_without_exporter_or_record_the_error_is_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -221,13 +221,19 @@ def tool_versions(record: Path | None = None) -> dict[str, str]:
     return dict(info["versions"])
 
 
-def describe() -> list[tuple[str, str]]:
+def describe(record: Path | None = None) -> list[tuple[str, str]]:
     """Return `gallery doctor` rows about the exporter environment (or why it cannot be used)."""
     python = exporter_python()
     try:
         info = exporter_info()
     except ExportError as exc:
-        return [("exporter environment", f"unusable: {str(exc).splitlines()[0]}")]
+        rows = [("exporter environment", f"unusable: {str(exc).splitlines()[0]}")]
+        recorded = read_recorded_versions(record) if record is not None else None
+        if isinstance(exc, ExporterMissing) and recorded:
+            # The container image: models were exported at build time, by the exporter these versions describe.
+            rows.append(("exporter (recorded)", "exports made by " + ", ".join(
+                f"{name} {version}" for name, version in sorted(recorded.items())) + " are served from the cache"))
+        return rows
     rows = [("exporter environment", f"{python} (Python {info['python']})")]
     rows += [(f"exporter {name}", version) for name, version in sorted(info["versions"].items())]
     return rows
