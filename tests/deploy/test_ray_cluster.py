@@ -1,4 +1,5 @@
-"""Two Ray nodes on this machine: a heavy demo's two replicas land on both, and losing a node leaves it answering."""
+"""Two Ray nodes on this machine (make test-deploy): a heavy demo's two replicas land on both, and losing a node
+leaves it answering."""
 
 from __future__ import annotations
 
