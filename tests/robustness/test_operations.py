@@ -120,7 +120,8 @@ def test_flood_on_a_heavy_demo_is_refused_with_retry_after_while_a_light_demo_an
     seen_depth: list[int] = []
 
     def heavy(i: int) -> httpx.Response:
-        response = httpx.post(f"{url}/api/demos/{SLOW}", json={"text": "flood", "seconds": 1.0}, timeout=60)
+        # 3 s each: all 8 arrive while the first still runs, even on a machine busy with other work.
+        response = httpx.post(f"{url}/api/demos/{SLOW}", json={"text": "flood", "seconds": 3.0}, timeout=60)
         done[f"heavy-{i}"] = time.monotonic()
         return response
 
