@@ -9,7 +9,7 @@ import pytest
 from gallery.checks import fix_generated, run_checks
 from gallery.cli import main
 from gallery.manifest import SECTORS, InputSpec, Manifest, OutputSpec, load_manifest
-from gallery.runtime.spec import HubSource, ModelSpec, PackageSource
+from gallery.runtime.spec import HubSource, ModelSpec, PackageSource, ServingSpec
 from gallery.scaffold import DEFAULT_MODEL_PACKAGE, ScaffoldError, scaffold, template_dir
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "demos" / "_template"
@@ -97,7 +97,7 @@ def _yaml_keys(text: str) -> set[str]:
 def test_template_manifest_shows_every_field_with_a_comment() -> None:
     text = (TEMPLATE / "demo.yaml").read_text(encoding="utf-8")
     keys = _yaml_keys(text)
-    for model in (Manifest, InputSpec, OutputSpec, ModelSpec, PackageSource, HubSource):
+    for model in (Manifest, InputSpec, OutputSpec, ModelSpec, PackageSource, HubSource, ServingSpec):
         missing = set(model.model_fields) - keys
         assert not missing, f"{model.__name__} fields missing from the template: {missing}"
     # Every top-level field has a comment line right above it.
