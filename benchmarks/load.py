@@ -334,19 +334,16 @@ def format_report(report: dict[str, Any]) -> str:
 
 def run_mix_engines(args: argparse.Namespace) -> int:
     """Run the heavy-light mix on each engine in turn (a fresh server each) and print them side by side."""
-    import psutil
-
     from benchmarks.mix import HEAVY, LIGHT, format_mix, run_mix
 
     calls = {c.demo_id: c for c in build_calls(args.demos_dir, [HEAVY, *LIGHT])}
     reports: dict[str, Any] = {}
     for engine in (["local", "ray"] if args.engine == "both" else [args.engine]):
-        before = psutil.virtual_memory().used
         process, url = _start_server(args.demos_dir, *(f"--demo={d}" for d in calls), f"--engine={engine}")
         try:
             warm_up(url, list(calls.values()))
-            reports[engine] = run_mix(url, calls[HEAVY], [calls[d] for d in LIGHT], duration=args.duration,
-                                      memory_before=before)
+            reports[engine] = run_mix(url, calls[HEAVY], [calls[d] for d in LIGHT], process.pid,
+                                      duration=args.duration)
         finally:
             process.terminate()
             try:

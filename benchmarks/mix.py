@@ -2,8 +2,8 @@
 
 3 clients call a heavy demo (clinical-dictation) and one client each calls 4 light text demos, back to back, for
 60 s, through the JSON API of a gallery started on each engine in turn (the same demos, the same machine, one
-run). Reported per engine: requests/s, heavy and light p50/p95, errors, and the memory the machine used at peak
-above what it used before the server started (the gallery process and, on Ray, its replicas and Ray itself).
+run). Reported per engine: requests/s, heavy and light p50/p95, errors, and the peak resident memory of the
+gallery process and all it started (on Ray: the raylet, the GCS, the Serve controller and the replicas).
 """
 
 from __future__ import annotations
@@ -28,20 +28,36 @@ def _loop(url: str, call: Call, deadline: float, tally: Tally, channel: str) -> 
             _post(http, url, call, tally, channel, channel)
 
 
-def _memory_monitor(stop: threading.Event, peak: dict[str, int]) -> None:
+def _tree_rss(pid: int) -> int:
+    """Return the resident memory of a process and all its descendants (on Ray: its raylet, GCS and replicas)."""
     import psutil
 
+    total = 0
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:  # a worker that exited between the listing and the reading
+            continue
+    return total
+
+
+def _memory_monitor(pid: int, stop: threading.Event, peak: dict[str, int]) -> None:
     while not stop.is_set():
-        peak["used"] = max(peak.get("used", 0), psutil.virtual_memory().used)
-        stop.wait(0.25)
+        peak["rss"] = max(peak.get("rss", 0), _tree_rss(pid))
+        stop.wait(0.5)
 
 
-def run_mix(url: str, heavy: Call, light: list[Call], duration: float = 60.0, memory_before: int = 0) -> dict[str, Any]:
+def run_mix(url: str, heavy: Call, light: list[Call], pid: int, duration: float = 60.0) -> dict[str, Any]:
     """Run the mix against one server and return its figures."""
     tally = Tally(latencies={"heavy": [], "light": []})
     peak: dict[str, int] = {}
     stop = threading.Event()
-    monitor = threading.Thread(target=_memory_monitor, args=(stop, peak), daemon=True)
+    monitor = threading.Thread(target=_memory_monitor, args=(pid, stop, peak), daemon=True)
     monitor.start()
     deadline = time.monotonic() + duration
     started = time.monotonic()
@@ -66,7 +82,7 @@ def run_mix(url: str, heavy: Call, light: list[Call], duration: float = 60.0, me
             "requests_per_s": round(len(every) / elapsed, 2), "heavy": figures(tally.latencies["heavy"]),
             "light": figures(tally.latencies["light"]), "errors": sum(tally.errors.values()),
             "error_kinds": dict(tally.errors),
-            "memory_mib": round((peak.get("used", 0) - memory_before) / 2**20) if memory_before else None}
+            "memory_mib": round(peak.get("rss", 0) / 2**20)}
 
 
 def format_mix(reports: dict[str, dict[str, Any]]) -> str:
@@ -77,7 +93,7 @@ def format_mix(reports: dict[str, dict[str, Any]]) -> str:
     for engine, r in reports.items():
         lines.append(f"{engine:<8} {r['requests_per_s']:>7} {r['heavy']['p50_ms']:>10} {r['heavy']['p95_ms']:>10} "
                      f"{r['light']['p50_ms']:>10} {r['light']['p95_ms']:>10} {r['errors']:>7} "
-                     f"{r['memory_mib'] if r['memory_mib'] is not None else '-':>11}")
+                     f"{r['memory_mib']:>11}")
     if "local" in reports and "ray" in reports and reports["local"]["requests_per_s"]:
         local, ray = reports["local"], reports["ray"]
         lines.append(f"ray / local: requests/s x{ray['requests_per_s'] / local['requests_per_s']:.2f}, "
