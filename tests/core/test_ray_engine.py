@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,16 @@ TEXT_DEMO, AUDIO_DEMO = "finance/banking-intent", "healthcare/clinical-dictation
 # One call at a time and one waiting: the third concurrent call meets Ray's backpressure.
 SLOW_SERVING = {"heavy": True, "num_cpus": 0.5, "memory_gb": 1, "max_ongoing_requests": 1, "max_queued_requests": 1,
                 "min_replicas": 1, "max_replicas": 1}
+
+
+def off_loop(fn: Any, *args: Any) -> Any:
+    """Run a blocking Ray call in a thread of its own.
+
+    Serve's handles refuse blocking calls on a thread with a running event loop, and in a full run the browser
+    tests' Playwright leaves one on the main thread; the gallery itself calls engines from worker threads.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
 
 
 def fixture_tree(root: Path, echo_heavy: bool = False) -> Path:
@@ -85,12 +96,15 @@ def test_deployments_in_local_testing_mode_match_the_local_engine(tmp_path: Path
     local = GalleryService(index, ModelRegistry(tmp_path / "c"),
                            tmp_path / "c")
     inputs = {"text": "one two three", "doc": b"abc"}
-    assert handle.run.remote("education/echo", inputs).result() == {"ok": local.engine.predict("education/echo", inputs)}
-    failed = handle.run.remote("education/echo", {"text": "fail: on purpose", "doc": None}).result()
+    def run(demo_id: str, inputs: dict[str, Any]) -> Any:
+        return off_loop(lambda: handle.run.remote(demo_id, inputs).result())
+
+    assert run("education/echo", inputs) == {"ok": local.engine.predict("education/echo", inputs)}
+    failed = run("education/echo", {"text": "fail: on purpose", "doc": None})
     with pytest.raises(DemoFailure) as expected:
         local.engine.predict("education/echo", {"text": "fail: on purpose", "doc": None})
     assert failed == {"error": {"kind": "failure", "message": str(expected.value)}}
-    assert handle.run.remote("education/word-stats", {"text": "x"}).result()["error"]["kind"] == "model"
+    assert run("education/word-stats", {"text": "x"})["error"]["kind"] == "model"
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +117,7 @@ def ray_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GallerySer
     index = discover(demos, ["education/echo", "education/word-stats", "education/slow"])
     service = GalleryService(index, ModelRegistry(root / "cache"),
                              root / "cache")
+    # Started on the main thread: Ray's processes die with the thread that started them (PR_SET_PDEATHSIG).
     service.engine = RayEngine(index, root / "cache", num_cpus=2).start()
     yield service
     service.engine.close()
@@ -113,12 +128,12 @@ def test_ray_engine_gives_the_local_engines_results_and_errors(ray_service: Gall
     local = LocalEngine(ray_service.code, ray_service.contexts)
     for demo_id, raw in [("education/echo", {"text": "one two three"}), ("education/word-stats", {"text": "a b a"})]:
         inputs = ray_service.decode(demo_id, raw)
-        assert ray_service.run(demo_id, raw) == local.predict(demo_id, inputs)
+        assert off_loop(ray_service.run, demo_id, raw) == local.predict(demo_id, inputs)
     with pytest.raises(DemoFailure, match="the demo failed on this input \\(RuntimeError\\)"):
-        ray_service.run("education/echo", {"text": "fail: on purpose"})
+        off_loop(ray_service.run, "education/echo", {"text": "fail: on purpose"})
     with pytest.raises(InputError):
-        ray_service.run("education/echo", {"text": ""})
-    info = ray_service.engine.describe()
+        off_loop(ray_service.run, "education/echo", {"text": ""})
+    info = off_loop(ray_service.engine.describe)
     assert info["engine"] == "ray" and not info["missing"]
     assert {"demo-education--slow", "light-demos", "router"} <= set(info["deployments"])
     assert all(d["status"] == "HEALTHY" and d["replicas"] >= 1 for d in info["deployments"].values())
@@ -233,7 +248,7 @@ def test_the_router_serves_the_json_api_without_the_gallery(tmp_path: Path) -> N
 
         scope = {"type": "http", "method": "POST", "path": path, "headers": [(b"content-type", b"application/json")],
                  "query_string": b"", "root_path": ""}
-        return handle.remote(Request(scope, receive)).result()
+        return off_loop(lambda: handle.remote(Request(scope, receive)).result())
 
     ok = post("/openmodels/education/echo", b'{"text": "one two three"}')
     assert ok.status_code == 200 and ok.body == b'{"summary":{"words":3,"doc_bytes":0}}'
