@@ -1,4 +1,4 @@
-"""The container tests run under `make test-deploy` only (a cold build takes far longer than `make test` allows)."""
+"""The deployment tests (container image, two-node Ray) run under `make test-deploy` only: too long for `make test`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ ENABLE = "OPENMODELS_DEPLOY_TESTS"
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark this folder's tests `deploy`; skip them unless `make test-deploy` asked for them."""
     enabled = os.environ.get(ENABLE) == "1"
-    skip = pytest.mark.skip(reason=f"builds and runs the container image: run `make test-deploy` ({ENABLE}=1)")
+    skip = pytest.mark.skip(reason=f"a deployment test (container image, Ray cluster): run `make test-deploy` ({ENABLE}=1)")
     for item in items:
         if "tests/deploy/" not in item.nodeid:
             continue
