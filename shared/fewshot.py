@@ -18,7 +18,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -268,11 +268,14 @@ def readable(label: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def label_view(scores: dict[str, float]) -> dict[str, float]:
-    """Return scores keyed by readable label, for a Gradio Label output."""
-    return {readable(label): float(p) for label, p in scores.items()}
+def label_view(scores: dict[str, float], lang: str = "en",
+               names_zh: Mapping[str, str] | None = None) -> dict[str, float]:
+    """Return scores keyed by the label's name for people, in Chinese from `names_zh` when `lang` is 'zh'."""
+    names = names_zh if lang == "zh" and names_zh else {}
+    return {names.get(label) or readable(label): float(p) for label, p in scores.items()}
 
 
-def present_classification(result: dict[str, Any], output_name: str) -> dict[str, Any]:
-    """Return a classifier demo's view: its label output as readable label bars."""
-    return {output_name: label_view(result["scores"])}
+def present_classification(result: dict[str, Any], output_name: str, lang: str = "en",
+                           names_zh: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return a classifier demo's view: its label output as label bars named in the visitor's language."""
+    return {output_name: label_view(result["scores"], lang, names_zh)}

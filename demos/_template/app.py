@@ -13,6 +13,15 @@ from shared.text import require_english
 # classifier head trains (then is cached), the first time predict runs.
 
 
+# The Chinese name of each label in examples.csv (the English name is the label in words).
+LABELS_ZH = {
+    "complaint": "投诉",
+    "praise": "表扬",
+    "question": "提问",
+    "suggestion": "建议",
+}
+
+
 def predict(ctx: DemoContext, text: str) -> dict[str, Any]:
     """Return the category of the text, its confidence and every category's probability.
 
@@ -33,7 +42,7 @@ def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") ->
     `lang` is the visitor's language, "en" or "zh": every text you return for people (sentences, table
     headers, notes) must be in that one language. The JSON result of predict stays language-neutral.
     """
-    return present_classification(result, "label")
+    return present_classification(result, "label", lang, LABELS_ZH)
 
 
 # Optional: lay out your own UI instead of the one generated from demo.yaml. Uncomment and adapt;

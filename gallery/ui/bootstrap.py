@@ -33,6 +33,8 @@ LANGUAGE_BOOTSTRAP = """<script>
   var lang = stored || ((navigator.language || 'en').toLowerCase().indexOf('zh') === 0 ? 'zh' : 'en');
   document.documentElement.classList.add(lang === 'zh' ? 'om-lang-zh' : 'om-lang-en');
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+  // The server reads it for what it says outside a result: progress and error messages.
+  document.cookie = 'om-lang=' + lang + '; path=/; SameSite=Lax';
 })();
 </script>"""
 

@@ -17,7 +17,7 @@ from gallery.discovery import DemoEntry
 from gallery.errors import Busy, InputError, ModelUnavailableError
 from gallery.manifest import InputSpec, Manifest, OutputSpec
 from gallery.metrics import counted
-from gallery.presentation import language, render
+from gallery.presentation import accept_language, language, render
 from gallery.service import DemoFailure, DemoUnavailable, GalleryService
 from gallery.ui.i18n import demo_key, text
 
@@ -32,26 +32,36 @@ FORM_CSS = """
 """
 
 
-def run_for_ui(service: GalleryService, demo_id: str, raw: dict[str, Any], progress: Any = None) -> dict[str, Any]:
-    """Run a demo for the UI and Gradio API; bad input and failures become readable gr.Error messages."""
+def run_for_ui(service: GalleryService, demo_id: str, raw: dict[str, Any], progress: Any = None,
+               lang: str = "en") -> dict[str, Any]:
+    """Run a demo for the UI and Gradio API; bad input and failures become readable gr.Error messages.
+
+    Progress and error titles are in `lang`; the reasons stay as the service gives them (in English)."""
     try:
         with counted(service, demo_id, "ui"):
             if progress is not None and service.needs_load(demo_id):
-                progress(0.05, desc="Loading model (first use)… / 正在加载模型（首次使用）…")
+                progress(0.05, desc=text("demo.loading_model", lang))
             inputs = service.decode(demo_id, raw, allow_paths=True)
             if progress is not None:
-                progress(0.5, desc="Running… / 运行中…")
+                progress(0.5, desc=text("demo.running", lang))
             return service.predict(demo_id, inputs)
-    except Busy as exc:  # the JSON API's 503 reason, then the same in Chinese; a refusal, not a failure to log
-        retry = text("demo.busy.retry", "zh").format(seconds=exc.retry_after)
-        raise gr.Error(f"{exc} / {retry}", title=f"{text('demo.busy', 'en')} / {text('demo.busy', 'zh')}",
-                       print_exception=False) from None
+    except Busy as exc:  # a refusal, not a failure to log; in Chinese, the wait replaces the English reason
+        message = text("demo.busy.retry", lang).format(seconds=exc.retry_after) if lang == "zh" else str(exc)
+        raise gr.Error(message, title=text("demo.busy", lang), print_exception=False) from None
     except InputError as exc:
-        raise gr.Error(exc.message, title="Invalid input / 输入无效") from None
+        raise gr.Error(exc.message, title=text("demo.invalid_input", lang)) from None
     except (DemoUnavailable, ModelUnavailableError) as exc:
-        raise gr.Error(str(exc), title="Demo unavailable / 演示不可用") from None
+        raise gr.Error(str(exc), title=text("demo.unavailable_error", lang)) from None
     except DemoFailure as exc:
-        raise gr.Error(str(exc), title="Demo error / 演示出错") from None
+        raise gr.Error(str(exc), title=text("demo.error", lang)) from None
+
+
+def request_language(request: gr.Request | None) -> str:
+    """Return the page's language from its `om-lang` cookie (set before first paint), else from Accept-Language."""
+    if request is None:
+        return "en"
+    cookies = getattr(request, "cookies", None) or {}
+    return language(cookies.get("om-lang") or accept_language(request.headers.get("accept-language")))
 
 
 def input_component(demo_id: str, spec: InputSpec, i18n: gr.I18n, value: Any = None) -> gr.components.Component:
@@ -133,6 +143,8 @@ def api_signature(manifest: Manifest) -> inspect.Signature:
     # Parameters with defaults cannot precede ones without; drop defaults before the last required input.
     last_required = max((i for i, p in enumerate(params) if p.default is inspect.Parameter.empty), default=-1)
     params = [p.replace(default=inspect.Parameter.empty) if i < last_required else p for i, p in enumerate(params)]
+    # Gradio passes the request to a parameter typed gr.Request (run_demo's __annotations__) and keeps it out of the API.
+    params.append(inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None))
     params.append(inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=gr.Progress()))
     return inspect.Signature(params)
 
@@ -174,10 +186,13 @@ def standard_ui(service: GalleryService, entry: DemoEntry, manifest: Manifest, i
     demo_id = entry.id
 
     def run_demo(*values: Any, progress: gr.Progress = gr.Progress()) -> tuple[dict[str, Any], dict[str, Any]]:
-        return run_with_info(service, demo_id, dict(zip(names, values)), progress)
+        # Gradio puts the request after the inputs (the `request` parameter of the signature below).
+        request = values[len(names)] if len(values) > len(names) else None
+        return run_with_info(service, demo_id, dict(zip(names, values)), progress, request_language(request))
 
     # gradio_client maps keyword arguments by the function's parameter names: give it the input names.
     run_demo.__signature__ = api_signature(manifest)  # type: ignore[attr-defined]
+    run_demo.__annotations__ = {"request": gr.Request}
 
     def show(result: dict[str, Any], info: dict[str, Any] | None, shown_lang: str | None, *values: Any) -> list[Any]:
         lang_code = language(shown_lang)
@@ -187,15 +202,17 @@ def standard_ui(service: GalleryService, entry: DemoEntry, manifest: Manifest, i
     # No Gradio limit: every call goes straight to the service's admission (gallery/admission.py), which runs
     # the demo's concurrency, queues a bounded number and refuses the rest at once; Gradio's own queue would
     # hold them where admission cannot see, count or refuse them.
+    # The progress (model loading, running) shows over the result views, not the collapsed JSON.
     event = run.click(run_demo, inputs=inputs, outputs=[raw_json, run_info], api_name=manifest.api_name,
-                      concurrency_limit=None, concurrency_id=demo_id, show_progress="full")
+                      concurrency_limit=None, concurrency_id=demo_id, show_progress="full", show_progress_on=views)
     event.success(show, inputs=[raw_json, run_info, lang, *inputs], outputs=[*views, ran],
                   api_visibility="private", queue=False)
     for button, example in buttons:
         # One click fills the form with the example and runs it, as Run would.
         filled = button.click(_constant(example), inputs=None, outputs=inputs, api_visibility="private", queue=False)
         ran_example = filled.then(run_demo, inputs=inputs, outputs=[raw_json, run_info], api_visibility="private",
-                                  concurrency_limit=None, concurrency_id=demo_id, show_progress="full")
+                                  concurrency_limit=None, concurrency_id=demo_id, show_progress="full",
+                                  show_progress_on=views)
         ran_example.success(show, inputs=[raw_json, run_info, lang, *inputs], outputs=[*views, ran],
                             api_visibility="private", queue=False)
     tables = [(view, spec) for view, spec in zip(views, manifest.outputs) if spec.type == "table" and spec.columns]
@@ -214,12 +231,12 @@ def _constant(values: list[Any]) -> Callable[[], Any]:
     return lambda: values if len(values) > 1 else values[0]
 
 
-def run_with_info(service: GalleryService, demo_id: str, raw: dict[str, Any],
-                  progress: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def run_with_info(service: GalleryService, demo_id: str, raw: dict[str, Any], progress: Any = None,
+                  lang: str = "en") -> tuple[dict[str, Any], dict[str, Any]]:
     """Run a demo for the UI and return its result with what ran: the time, backend, variant and any model load."""
     cold = service.needs_load(demo_id)
     started = time.perf_counter()
-    result = run_for_ui(service, demo_id, raw, progress)
+    result = run_for_ui(service, demo_id, raw, progress, lang)
     seconds = time.perf_counter() - started
     status = service.status(demo_id)
     loads = [m.get("load_seconds") for m in status.models.values() if m.get("load_seconds")]

@@ -59,4 +59,4 @@ def test_the_scaffolded_test_file_passes(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    assert "6 passed" in run.stdout
+    assert "7 passed" in run.stdout

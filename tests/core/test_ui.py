@@ -140,3 +140,21 @@ def test_result_is_rendered_in_the_page_language_with_what_ran(tmp_path: Path) -
     chinese = show(result, {**info, "ms": 412.0, "load_s": 1.23}, "中文", "a b a", 2)
     assert chinese[1] == "**3** 个词，**5** 个字符"
     assert chinese[-1] == "<small>本次运行：412 ms · 首次运行：模型加载用时 1.2 秒</small>"
+
+
+def test_progress_and_error_titles_follow_the_page_language(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    import pytest
+
+    from gallery.ui.form import request_language, run_for_ui
+
+    # The page sets an om-lang cookie before first paint; without one, the browser's Accept-Language decides.
+    assert request_language(SimpleNamespace(cookies={"om-lang": "zh"}, headers={"accept-language": "en"})) == "zh"
+    assert request_language(SimpleNamespace(cookies={}, headers={"accept-language": "zh-CN,zh;q=0.9"})) == "zh"
+    assert request_language(None) == "en"
+    service = _service(tmp_path)
+    for lang, title in (("zh", "输入无效"), ("en", "Invalid input")):
+        with pytest.raises(gr.Error) as refused:
+            run_for_ui(service, "education/word-stats", {"text": "   "}, lang=lang)
+        assert refused.value.title == title and "text: is empty" in refused.value.message

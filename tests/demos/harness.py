@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
+from gallery.checks.bilingual import has_chinese
 from gallery.context import DemoContext
 from gallery.discovery import DemoEntry
 from gallery.errors import InputError
@@ -98,6 +99,14 @@ class FewShotSuite:
 
     def test_manifest_examples_get_the_expected_labels(self, demo: Demo) -> None:
         assert [run(demo, **example)[self.OUTPUT] for example in demo[0].examples] == self.EXPECTED_EXAMPLES
+
+    def test_labels_are_shown_in_one_language(self, demo: Demo) -> None:
+        scores = {label: 1 / len(self.LABELS) for label in sorted(self.LABELS)}
+        assert set(demo[1].module.LABELS_ZH) == self.LABELS  # every label has its Chinese name
+        chinese = demo[1].present({"scores": scores}, {}, "zh")[self.OUTPUT]
+        english = demo[1].present({"scores": scores}, {}, "en")[self.OUTPUT]
+        assert len(chinese) == len(english) == len(self.LABELS)
+        assert all(has_chinese(name) for name in chinese) and not any(has_chinese(name) for name in english)
 
     def test_bad_input_is_refused_with_a_clear_message(self, demo: Demo) -> None:
         for value, fragment in self.BAD_INPUTS:

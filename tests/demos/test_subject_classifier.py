@@ -74,6 +74,8 @@ def test_result_has_a_probability_per_subject(demo) -> None:
     assert result["confidence"] == result["scores"][result[OUTPUT]] == max(result["scores"].values())
     view = demo[1].present(result, demo[0].examples[0])
     assert max(view[OUTPUT], key=view[OUTPUT].get) == "Maths"
+    chinese = demo[1].present(result, demo[0].examples[0], "zh")[OUTPUT]
+    assert set(demo[1].module.LABELS_ZH) == LABELS and max(chinese, key=chinese.get) == "数学"
 
 
 @pytest.mark.parametrize(

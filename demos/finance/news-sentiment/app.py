@@ -9,6 +9,14 @@ from shared.fewshot import classify_demo, present_classification
 from shared.text import require_english
 
 
+# The Chinese name of each label in examples.csv (the English name is the label in words).
+LABELS_ZH = {
+    "negative": "利空",
+    "neutral": "中性",
+    "positive": "利好",
+}
+
+
 def predict(ctx: DemoContext, headline: str) -> dict[str, Any]:
     """Return the headline's sentiment (positive, negative or neutral) and each label's probability."""
     require_english(headline, "headline")
@@ -17,4 +25,4 @@ def predict(ctx: DemoContext, headline: str) -> dict[str, Any]:
 
 def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     """Show the sentiments as label bars."""
-    return present_classification(result, "label")
+    return present_classification(result, "label", lang, LABELS_ZH)
