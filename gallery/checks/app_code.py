@@ -1,5 +1,8 @@
 """app.py: `predict(ctx, <inputs>)` is defined, and importing the module does no work (a static scan).
 
+A demo whose manifest names an `app:` factory has no app.py: the check makes its app (no model loads) and reports
+an unknown factory, bad options and a predict that does not match the inputs.
+
 The gallery imports every demo's app.py at start-up. Anything that runs at import time (a model load, a
 download, a file write, a `.launch()`) slows or breaks every start, so it must move into `predict` (or a
 `ctx.resource` factory). The scan reads the code with `ast`; it never imports it.
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gallery.checks.base import APP_NAME, DemoFolder, Problem
+from gallery.loader import DemoCodeError, code_from_factory
 
 _MOVE = "move it into predict (or a ctx.resource factory) so it runs on first use"
 # (what the last name of the call is, or its full dotted name) -> why it must not run at import.
@@ -200,10 +204,13 @@ def _present_problems(path: Path, node: ast.FunctionDef | ast.AsyncFunctionDef) 
 
 def check(folder: DemoFolder) -> list[Problem]:
     """Report a missing app.py or predict, a predict whose parameters do not match the inputs, a present without
-    `lang`, and import-time work."""
+    `lang`, and import-time work; or, for an `app:` factory, what is wrong with it."""
+    if folder.get("app") is not None:
+        return _factory_problems(folder)
     path = folder.path / APP_NAME
     if not path.is_file():
-        return [Problem(path, "(file)", "missing: every demo needs an app.py with predict(ctx, <inputs>)")]
+        return [Problem(path, "(file)", "missing: every demo needs an app.py with predict(ctx, <inputs>), or an "
+                                        "`app:` factory in demo.yaml")]
     try:
         text = path.read_text(encoding="utf-8")
         module = ast.parse(text, filename=str(path))
@@ -226,3 +233,18 @@ def check(folder: DemoFolder) -> list[Problem]:
         reason = finding.reason.replace("<id>", folder.id)
         problems.append(Problem(path, f"line {finding.line}", f"`{finding.source}` {reason}{via}"))
     return problems
+
+
+def _factory_problems(folder: DemoFolder) -> list[Problem]:
+    """Report what stops the manifest's `app:` factory from making this demo (the schema check reports the rest)."""
+    if folder.manifest is None:
+        return []
+    try:
+        code_from_factory(folder.manifest, folder.path)
+    except DemoCodeError as exc:
+        message = str(exc).removeprefix(f"{folder.manifest_path}: ")
+        field, sep, rest = message.partition(": ")
+        if sep and field.startswith("app"):
+            return [Problem(folder.manifest_path, field, rest)]
+        return [Problem(folder.manifest_path, "app", message)]
+    return []

@@ -8,12 +8,15 @@ the cross-field rules) is still validated in the same run.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from gallery.checks.base import DemoFolder, Problem, validation_problems
 from gallery.manifest import SECTORS, SLUG_RE, Manifest
+from gallery.model_refs import CATALOG_NAME, CatalogError, read_catalog
+from gallery.runtime.spec import ModelSpec
 
 _TEXT = {"en": "placeholder", "zh": "占位"}
 _SOURCE = {"path": "."}
@@ -48,3 +51,19 @@ def check(folder: DemoFolder) -> list[Problem]:
     except ValidationError as exc:
         return validation_problems(folder.manifest_path, exc)
     return []
+
+
+def check_catalog(root: Path, folders: list[DemoFolder]) -> list[Problem]:
+    """Report an unreadable `demos/_models.yaml` and every entry that is not a valid model spec."""
+    path = root / CATALOG_NAME
+    try:
+        catalog = read_catalog(path)
+    except CatalogError as exc:
+        return [Problem(p.path, p.field, p.message) for p in exc.problems]
+    problems = []
+    for name, spec in catalog.items():
+        try:
+            ModelSpec.model_validate(spec)
+        except ValidationError as exc:
+            problems += validation_problems(path, exc, prefix=str(name))
+    return problems

@@ -104,8 +104,8 @@ def test_run_with_nothing_typed_shows_a_result_in_one_language(page: Page, galle
             assert found is None, f"{demo_id}: {name} shows Chinese in English mode: …{text[max(0, found.start() - 40):found.end() + 40]}…"
     else:
         assert CJK.search(ran), f"{demo_id}: the line saying what ran is not in Chinese: {ran!r}"
-        # Classifiers name their labels in Chinese (LABELS_ZH); an image model's ImageNet classes stay its own.
-        named = "LABELS_ZH" in (ROOT / "demos" / demo_id / "app.py").read_text(encoding="utf-8")
+        # Classifiers name their labels in Chinese (app.options.labels); an image model's ImageNet classes stay its own.
+        named = manifest.app is not None and "labels" in manifest.app.options
         for number, spec in enumerate(manifest.outputs):
             if spec.type in PROSE or (spec.type == "label" and named):
                 label = spec.label.zh

@@ -10,13 +10,14 @@ from pydantic import BaseModel
 
 from gallery.checks import FOLDER_CHECKS, REPO_CHECKS
 from gallery.cli import build_parser
-from gallery.manifest import Bilingual, InputSpec, Manifest, OutputSpec
+from gallery.manifest import AppSpec, Bilingual, InputSpec, Manifest, OutputSpec
+from shared.fewshot import TextClassifierOptions
 from gallery.runtime.spec import HubSource, ModelSpec, PackageSource, PathSource, ServingSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDES = ["CONTRIBUTING.md", "CONTRIBUTING.zh.md"]
 MODELS: list[type[BaseModel]] = [Manifest, Bilingual, InputSpec, OutputSpec, ModelSpec, PackageSource, HubSource,
-                                 PathSource, ServingSpec]
+                                 PathSource, ServingSpec, AppSpec, TextClassifierOptions]
 
 
 def documented_fields(text: str, model: str) -> set[str]:

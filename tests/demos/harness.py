@@ -101,8 +101,8 @@ class FewShotSuite:
         assert [run(demo, **example)[self.OUTPUT] for example in demo[0].examples] == self.EXPECTED_EXAMPLES
 
     def test_labels_are_shown_in_one_language(self, demo: Demo) -> None:
+        # Every label needs its name in both languages (app.options.labels in demo.yaml): one language at a time.
         scores = {label: 1 / len(self.LABELS) for label in sorted(self.LABELS)}
-        assert set(demo[1].module.LABELS_ZH) == self.LABELS  # every label has its Chinese name
         chinese = demo[1].present({"scores": scores}, {}, "zh")[self.OUTPUT]
         english = demo[1].present({"scores": scores}, {}, "en")[self.OUTPUT]
         assert len(chinese) == len(english) == len(self.LABELS)
