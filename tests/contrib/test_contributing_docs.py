@@ -60,3 +60,15 @@ def test_both_guides_have_the_same_structure() -> None:
     headings = lambda t: [len(h) for h in re.findall(r"^(#+) ", t, flags=re.M)]  # noqa: E731
     assert headings(en) == headings(zh)
     assert re.findall(r"^\| `\w+`", en, flags=re.M) == re.findall(r"^\| `\w+`", zh, flags=re.M)
+
+
+@pytest.mark.parametrize("guide", GUIDES)
+def test_every_gallery_command_is_in_the_guide(guide: str) -> None:
+    import argparse
+
+    from gallery.cli import build_parser
+
+    text = (ROOT / guide).read_text(encoding="utf-8")
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    missing = [name for name in commands if f"`gallery {name}" not in text]
+    assert not missing, f"{guide}: commands not in the guide: {missing}"

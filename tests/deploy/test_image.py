@@ -1,4 +1,5 @@
-"""Build deploy/docker/Dockerfile with podman, run it, call a text and an audio demo, stop it with SIGTERM.
+"""Build deploy/docker/Dockerfile with podman, run it, call a text and an audio demo, run one in Chromium, scrape
+/metrics, stop it with SIGTERM.
 
 Runs under `make test-deploy` (tests/deploy/conftest.py skips it otherwise). Timings of each phase are written to
 $OPENMODELS_ARTIFACTS/deploy-timings.json.
@@ -21,12 +22,14 @@ import pytest
 
 from tests.conftest import ARTIFACTS
 from tests.deploy import podman as pm
+from tests.robustness.test_operations import metrics, requests_total
 
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 TAG = "localhost/openmodels-gallery:test"
 DICTATION = ROOT / "demos" / "healthcare" / "clinical-dictation" / "examples" / "sore-throat-note.mp3"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TIMINGS: dict[str, float] = {}
 
 
@@ -145,6 +148,35 @@ def test_the_audio_demo_transcribes_a_clip_through_the_json_api(container: Conta
     note = response.json()["deidentified"]
     assert "sore throat" in note.lower() and "[PHONE]" in note and "John Carter" not in note, note
     _record(first_audio_call_s=round(time.monotonic() - started, 1))
+
+
+def test_a_visitor_runs_a_demo_in_chromium_in_chinese(container: Container) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(60_000)
+            # The form opens with the first example (a card left in a cab): one click on Run shows its intent.
+            page.goto(f"{container.url}/demo/finance/banking-intent/?lang=zh")
+            page.locator(".om-run").first.click()
+            expect(page.locator(".om-ran").first).to_contain_text("本次运行", timeout=120_000)
+            expect(page.locator(".om-output").first).to_contain_text("银行卡丢失或被盗")
+            shots = ARTIFACTS / "screenshots"
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / "deploy-container-banking-intent-zh.png"))
+        finally:
+            browser.close()
+
+
+def test_metrics_count_the_calls_by_demo_and_front_end(container: Container) -> None:
+    samples = metrics(container.url)
+    assert requests_total(samples, "finance/banking-intent", "api", "ok") >= 1
+    assert requests_total(samples, "finance/banking-intent", "ui", "ok") >= 1
+    assert requests_total(samples, "healthcare/clinical-dictation", "api", "ok") >= 1
+    assert samples[("openmodels_models_loaded", ())] >= 2
 
 
 def test_models_were_warm_and_the_exporter_is_absent(container: Container) -> None:
