@@ -44,6 +44,18 @@ def replica_env() -> dict[str, str]:
     return env
 
 
+APP_WAIT_ENV = "OPENMODELS_RAY_APP_WAIT"
+
+
+def app_wait_seconds() -> float:
+    """Return how long a front end that joins a cluster waits for the operators' application (0: deploy it)."""
+    value = os.environ.get(APP_WAIT_ENV, "").strip()
+    try:
+        return max(0.0, float(value)) if value else 0.0
+    except ValueError:
+        raise RuntimeError(f"{APP_WAIT_ENV} must be a number of seconds, got {value!r}") from None
+
+
 class RayEngine:
     """Run demos on Ray Serve replicas; this process keeps the UI, the APIs, validation and admission."""
 
@@ -78,7 +90,12 @@ class RayEngine:
         heavy, light = plan(self.args)
         wanted = {heavy_name(e.id) for e in heavy} | ({LIGHT_NAME} if light else set())
         started = time.perf_counter()
-        if self.address and wanted <= self._running_deployments():
+        wait = app_wait_seconds()
+        if self.address and wait > 0:
+            # A front end of an operator's cluster (deploy/k8s/): only the operator deploys; wait for its app.
+            self._wait_for(wanted, wait)
+            logger.info("ray: using the running application %s on %s", APP_NAME, self.address)
+        elif self.address and wanted <= self._running_deployments():
             # Operators deployed the application (serve deploy, a KubeRay RayService): use it, do not replace it.
             logger.info("ray: using the running application %s on %s", APP_NAME, self.address)
         else:
@@ -92,6 +109,17 @@ class RayEngine:
                     f"a light pool of {len(light)} demo(s)" if light else "no light pool",
                     time.perf_counter() - started)
         return self
+
+    def _wait_for(self, wanted: set[str], seconds: float) -> None:
+        """Wait until the running application has every wanted deployment; raise RuntimeError after `seconds`."""
+        deadline = time.monotonic() + seconds
+        while not wanted <= (running := self._running_deployments()):
+            if time.monotonic() >= deadline:
+                missing = ", ".join(sorted(wanted - running))
+                raise RuntimeError(f"ray: the application {APP_NAME} on {self.address} has no running {missing} "
+                                   f"after {seconds:.0f} s ({APP_WAIT_ENV} is set, so this front end does not "
+                                   "deploy it: deploy deploy/ray/serve.yaml, or the RayService of deploy/k8s/)")
+            time.sleep(2)
 
     @staticmethod
     def _running_deployments() -> set[str]:

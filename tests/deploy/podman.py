@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -117,8 +118,16 @@ def wheelhouse() -> tuple[Path, float]:
     return path, round(time.monotonic() - started, 1)
 
 
+# A build writes about 10 GB of layers (two environments, every model's export) before old ones can go.
+MIN_FREE_BYTES = 14 * 1024**3
+
+
 def build(podman: Podman, tag: str, base: str, wheels: Path, log: Path) -> float:
     """Build deploy/docker/Dockerfile from the repository root, offline; return the seconds it took."""
+    free = shutil.disk_usage(podman.root.parent if not podman.root.exists() else podman.root).free
+    if free < MIN_FREE_BYTES:
+        raise RuntimeError(f"only {free / 1024**3:.1f} GiB free where podman keeps its images ({podman.root}); "
+                           f"a build needs about {MIN_FREE_BYTES // 1024**3} GiB")
     started = time.monotonic()
     args = ("build", "--isolation=chroot", "--format", "docker", "--layers", "-f", "deploy/docker/Dockerfile",
             "-t", tag, "--build-arg", f"BASE_IMAGE={base}", "--build-arg", "PIP_FIND_LINKS=/wheelhouse",
@@ -127,9 +136,28 @@ def build(podman: Podman, tag: str, base: str, wheels: Path, log: Path) -> float
     with open(log, "w", encoding="utf-8") as out:
         # The build log goes to a file (it is long); its end is in the failure message.
         result = subprocess.run(podman.command(*args), stdout=out, stderr=subprocess.STDOUT, timeout=3600, cwd=ROOT)
+    removed = prune_other_builds(podman, log, keep=[tag, base])
+    logger.info("podman: removed %d image(s) of earlier builds", removed)
     if result.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-6000:]
         raise RuntimeError(f"podman build failed ({result.returncode}); full log {log}:\n{tail}")
-    # No `podman image prune` here: podman counts the build's intermediate images as dangling, and they are the
-    # layer cache that makes the next run fast. `rm -rf ~/.cache/openmodels-deploy/storage` frees the space.
     return round(time.monotonic() - started, 1)
+
+
+def prune_other_builds(podman: Podman, log: Path, keep: list[str]) -> int:
+    """Remove every image that is neither a step of the build `log` records nor in `keep`; return how many.
+
+    Each build leaves its steps' images behind as the layer cache of the next build (podman calls them
+    dangling, so `image prune` would drop the cache too). Keeping only the last build's steps keeps the cache
+    and bounds the storage to about one build.
+    """
+    steps = set(re.findall(r"^--> (?:Using cache )?([0-9a-f]{11,64})\s*$", log.read_text(errors="replace"), re.M))
+    kept = {podman.run("image", "inspect", "--format", "{{.Id}}", ref, check=False).stdout.strip().removeprefix(
+        "sha256:") for ref in keep}
+    removed = 0
+    for image in podman.run("images", "-a", "--no-trunc", "--format", "{{.ID}}").stdout.split():
+        bare = image.removeprefix("sha256:")
+        if bare in kept or any(bare.startswith(step) for step in steps):
+            continue
+        removed += podman.run("rmi", "-f", bare, check=False).returncode == 0
+    return removed

@@ -30,10 +30,11 @@ def replica_nodes(deployment: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_heavy_deployment_spans_two_nodes_and_survives_losing_one(tmp_path: Path) -> None:
+def test_a_heavy_deployment_spans_two_nodes_and_survives_losing_one(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from ray.cluster_utils import Cluster
 
-    from gallery.rayserve.engine import RayEngine
+    from gallery.rayserve.engine import APP_WAIT_ENV, RayEngine
 
     demos = tmp_path / "demos"
     shutil.copytree(SLOW, demos / "education" / "slow")
@@ -48,6 +49,12 @@ def test_a_heavy_deployment_spans_two_nodes_and_survives_losing_one(tmp_path: Pa
     index = discover(demos, ["education/slow"])
     engine = RayEngine(index, tmp_path / "cache", address=cluster.address)
     try:
+        # A front end of an operator's cluster (deploy/k8s/) waits for the operator's application, never deploys.
+        monkeypatch.setenv(APP_WAIT_ENV, "3")
+        with pytest.raises(RuntimeError, match="has no running demo-education--slow after 3 s"):
+            RayEngine(index, tmp_path / "cache", address=cluster.address).start()
+        RayEngine(index, tmp_path / "cache", address=cluster.address).close()  # disconnect that driver
+        monkeypatch.delenv(APP_WAIT_ENV)
         engine.start()
         nodes = replica_nodes("demo-education--slow")
         assert len(nodes) == 2 and len(set(nodes)) == 2, nodes
@@ -60,6 +67,12 @@ def test_a_heavy_deployment_spans_two_nodes_and_survives_losing_one(tmp_path: Pa
         for t in threads:
             t.join(timeout=60)
         assert results == [{"slept": 1.0, "words": 2}] * 2
+        # Now the application runs: a waiting front end joins it at once and calls the same replicas.
+        engine.close()
+        monkeypatch.setenv(APP_WAIT_ENV, "60")
+        engine = RayEngine(index, tmp_path / "cache", address=cluster.address).start()
+        assert engine.predict("education/slow", {"text": "joined", "seconds": 0.1}) == {"slept": 0.1, "words": 1}
+        assert len(replica_nodes("demo-education--slow")) == 2
         cluster.remove_node(worker)
         deadline = time.monotonic() + 120
         answered = None
