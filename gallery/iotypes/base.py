@@ -23,6 +23,8 @@ class InputType(ABC):
     is_file: ClassVar[bool] = False
     # Whether "" counts as not given (a form's empty field); a text input takes "" as the text it is.
     empty_is_missing: ClassVar[bool] = True
+    # Whether the value is text a person types in a text box (an example's button may quote it).
+    typed_text: ClassVar[bool] = False
 
     def check_spec(self, spec: InputSpec) -> None:
         """Raise ValueError when the manifest's input breaks a rule of this type (the manifest names the field).

@@ -47,6 +47,7 @@ class SeriesInput(InputType):
 
     receives = "`str`: the text as given, or a JSON array's numbers separated by `, `"
     empty_is_missing = False  # like text: "" is an empty series, which the demo may explain
+    typed_text = True
 
     def coerce(self, spec: InputSpec, value: Any, limits: Limits, allow_paths: bool) -> str:
         if isinstance(value, (list, tuple)):

@@ -39,6 +39,7 @@ class TextInput(InputType):
 
     receives = "`str`, within `max_chars` (and not blank when required)"
     empty_is_missing = False
+    typed_text = True
 
     def coerce(self, spec: InputSpec, value: Any, limits: Limits, allow_paths: bool) -> str:
         return clean_text(spec, value, limits)

@@ -7,7 +7,7 @@ import gradio as gr
 from pathlib import Path
 
 from gallery.discovery import DemoIndex
-from gallery.iotypes import FILE_TYPES
+from gallery.iotypes import FILE_TYPES, input_type
 from gallery.manifest import Bilingual, Manifest
 
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "中文"}
@@ -137,7 +137,7 @@ def example_caption(manifest: Manifest, index: int) -> Bilingual:
     values = manifest.example_values(index)
     for spec in manifest.inputs:
         value = values.get(spec.name)
-        if spec.type == "text" and isinstance(value, str) and value.strip():
+        if input_type(spec.type).typed_text and isinstance(value, str) and value.strip():
             first = " ".join(value.split())
             first = first if len(first) <= 48 else first[:47].rstrip() + "…"
             return Bilingual(en=first, zh=first)  # the example's own words, in the one language they are in
