@@ -69,7 +69,8 @@ class SeriesInput(InputType):
         return {"type": "string", "maxLength": char_limit(spec, limits)}
 
     def placeholder(self, spec: InputSpec) -> Any:
-        return spec.default if spec.default is not None else [1, 2, 3, 4, 5, 6, 7, 8]
+        # Text, which every client sends alike (gradio_client's text box too).
+        return spec.default if spec.default is not None else "1, 2, 3, 4, 5, 6, 7, 8"
 
     def for_present(self, spec: InputSpec, value: Any) -> Any:
         if isinstance(value, (list, tuple)):

@@ -156,7 +156,7 @@ def standard_ui(service: GalleryService, entry: DemoEntry, manifest: Manifest, i
                                   show_progress_on=views)
         ran_example.success(show, inputs=[raw_json, run_info, lang, *inputs], outputs=[*views, ran],
                             api_visibility="private", queue=False)
-    tables = [(view, spec) for view, spec in zip(views, manifest.outputs) if spec.type == "table" and spec.columns]
+    tables = [(view, spec) for view, spec in zip(views, manifest.outputs) if output_type(spec.type).has_columns and spec.columns]
     if tables:
         # The page's language is known once it has loaded (the switch is set then): head the empty tables in it.
         # An empty table as the value: a headers-only update is not applied by the browser.
