@@ -24,6 +24,8 @@ class NumberInput(InputType):
             raise InputError(f"must be a number, got {type(value).__name__}", spec.name)
         try:
             number = float(value)
+        except OverflowError:  # an int beyond any float (JSON allows any number of digits)
+            raise InputError("must be a finite number", spec.name) from None
         except ValueError:
             raise InputError(f"must be a number, got {str(value)[:40]!r}", spec.name) from None
         if not math.isfinite(number):

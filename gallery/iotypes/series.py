@@ -27,7 +27,7 @@ def _number_text(index: int, item: Any, spec: InputSpec) -> str:
     # bool is an int to Python, never a number to a caller; NaN and Infinity pass json.loads.
     if isinstance(item, bool) or not isinstance(item, (int, float)):
         raise InputError(f"value {index} must be a number, got {type(item).__name__}", spec.name)
-    if not math.isfinite(item):
+    if isinstance(item, float) and not math.isfinite(item):  # an int is finite (and may be too big for a float)
         raise InputError(f"value {index} must be a finite number, got {item}", spec.name)
     return repr(float(item)) if isinstance(item, float) else str(item)
 
