@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
-FILE_TYPES = ("image", "audio", "file")
 
 
 @dataclass
@@ -70,6 +69,7 @@ class Tally:
 def build_calls(demos_dir: Path, wanted: Sequence[str] = ()) -> list[Call]:
     """Return one call per available demo (its first example), optionally only the `wanted` ids."""
     from gallery.discovery import discover
+    from gallery.iotypes import FILE_TYPES, input_type
 
     calls = []
     for entry in discover(demos_dir).available:
@@ -88,7 +88,7 @@ def build_calls(demos_dir: Path, wanted: Sequence[str] = ()) -> list[Call]:
         plain = not any(spec.type in FILE_TYPES for spec in manifest.inputs)
         # The JSON API may omit an input; Gradio's endpoint wants them all (an empty text means "not given").
         keywords = {spec.name: body.get(spec.name, spec.default if spec.default is not None else
-                                        ("" if spec.type == "text" else None)) for spec in manifest.inputs}
+                                        ("" if input_type(spec.type).typed_text else None)) for spec in manifest.inputs}
         calls.append(Call(entry.id, manifest.api_name, body, plain, keywords))
     return calls
 

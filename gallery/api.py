@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import mimetypes
 import time
-from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from fastapi import APIRouter, HTTPException, Request
@@ -15,21 +13,18 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from gallery.discovery import DemoEntry
+from gallery.describe import (describe, display, multipart_schema, request_example, request_schema, result_description,
+                              result_schema)
 from gallery.errors import InputError, ModelUnavailableError
-from gallery.limits import LIMITS, Limits
-from gallery.manifest import InputSpec, Manifest
+from gallery.iotypes import input_type
+from gallery.manifest import Manifest
 from gallery.metrics import counted
-from gallery.presentation import accept_language, language, people_text, render
+from gallery.presentation import accept_language
 from gallery.service import DemoFailure, DemoNotFound, DemoUnavailable, GalleryService
 
 logger = logging.getLogger(__name__)
 
 Guard = Callable[[Request], Awaitable[None]]
-
-
-FILE_TYPES = ("image", "audio", "file")
-_FILE_WHAT = {"image": "An image", "audio": "An audio recording", "file": "A file"}
 
 
 class ErrorDetail(BaseModel):
@@ -56,117 +51,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
                                                "the body then also has `demo`, `reason` and `retry_after`.",
           "headers": {"Retry-After": {"description": "seconds to wait (busy only)", "schema": {"type": "integer"}}}},
 }
-
-
-def _input_schema(spec: InputSpec, limits: Limits, local_paths: bool) -> dict[str, Any]:
-    """Return the JSON schema of one input as the API (and MCP, with `local_paths` over stdio) accepts it."""
-    schema: dict[str, Any]
-    if spec.type == "text":
-        schema = {"type": "string", "maxLength": min(spec.max_chars or limits.text_chars, limits.text_chars)}
-    elif spec.type in ("number", "integer"):
-        schema = {"type": spec.type}
-        if spec.minimum is not None:
-            schema["minimum"] = spec.minimum
-        if spec.maximum is not None:
-            schema["maximum"] = spec.maximum
-    elif spec.type == "choice":
-        schema = {"type": "string", "enum": list(spec.choices or [])}
-        if spec.choice_labels:
-            shown = ", ".join(f"{c} ({spec.choice_labels[c].en})" if c in spec.choice_labels else c
-                              for c in spec.choices or [])
-            schema["description"] = f"One of: {shown}."
-    elif spec.type == "checkbox":
-        schema = {"type": "boolean"}
-    else:
-        accepted = f" ({', '.join(spec.accept)})" if spec.accept else ""
-        how = "a base64 data URL (data:<mime>;base64,...)" + (" or the path of a local file" if local_paths else "")
-        limit = min(spec.max_bytes or limits.upload_bytes, limits.upload_bytes)
-        schema = {"type": "string", "description": f"{_FILE_WHAT[spec.type]}{accepted} as {how}; at most "
-                                                   f"{limit:,} bytes. URLs are not fetched."}
-    schema["title"] = spec.label.en
-    if spec.default is not None:
-        schema["default"] = spec.default
-    return schema
-
-
-def request_schema(manifest: Manifest, limits: Limits = LIMITS, local_paths: bool = False) -> dict[str, Any]:
-    """Return the JSON schema of a demo's inputs: the JSON API's request body and the MCP tool's input schema."""
-    required = [s.name for s in manifest.inputs if s.required and s.default is None]
-    return {
-        "type": "object",
-        "properties": {s.name: _input_schema(s, limits, local_paths) for s in manifest.inputs},
-        "required": required,
-        "additionalProperties": False,
-    }
-
-
-def multipart_schema(manifest: Manifest, limits: Limits = LIMITS) -> dict[str, Any]:
-    """Return the multipart form's schema: the JSON schema with uploads as binary parts."""
-    schema = request_schema(manifest, limits)
-    for spec in manifest.inputs:
-        if spec.type in FILE_TYPES:
-            schema["properties"][spec.name] = {"type": "string", "format": "binary", "title": spec.label.en}
-    return schema
-
-
-def result_description(manifest: Manifest) -> str:
-    """Return what a demo's JSON result holds, in words, from the manifest's output views."""
-    views = "; ".join(f"{o.label.en} ({o.type})" for o in manifest.outputs)
-    return (f"The demo's result as a JSON object, the same through the JSON API, gradio_client and MCP. "
-            f"The gallery shows it as: {views}. Ask for a language (`?lang=en` or `zh`, or an Accept-Language "
-            "header) and the result adds `display`: `{lang, views}`, the text views as the page shows them.")
-
-
-def result_schema(manifest: Manifest) -> dict[str, Any]:
-    """Return the JSON schema of a demo's result (an object; its fields are the demo's own)."""
-    return {"type": "object", "title": f"{manifest.title.en}: result", "additionalProperties": True,
-            "description": result_description(manifest)}
-
-
-def request_example(manifest: Manifest) -> dict[str, Any] | None:
-    """Return the first manifest example as a JSON request, each file shown as a data URL to fill in."""
-    if not manifest.examples:
-        return None
-    example = manifest.example_values(0)
-    for spec in manifest.inputs:
-        value = example.get(spec.name)
-        if spec.type in FILE_TYPES and isinstance(value, str):
-            mime = mimetypes.guess_type(value)[0] or "application/octet-stream"
-            example[spec.name] = f"data:{mime};base64,<the base64 of {Path(value).name}>"
-    return example
-
-
-def describe(service: GalleryService, entry: DemoEntry, full: bool) -> dict[str, Any]:
-    """Return a demo's public description: summary fields, status, and with `full` its manifest."""
-    status = service.status(entry.id)
-    data: dict[str, Any] = {
-        "id": entry.id,
-        "sector": entry.sector,
-        "status": status.state,
-        "reason": status.reason,
-        "backend": status.backend,
-        "variant": status.variant,
-        "queue": service.admission.state(entry.id, service.engine.concurrency(entry.manifest)).as_dict(),  # waiting + running
-        "url": f"/?demo={entry.id}",
-        "api": f"/api/demos/{entry.id}",
-    }
-    manifest = entry.manifest
-    if manifest is not None:
-        data.update(
-            title=manifest.title.model_dump(),
-            summary=manifest.summary.model_dump(),
-            task=manifest.task,
-            license=manifest.license,
-            models={n: {"task": s.task, "licence": s.licence} for n, s in manifest.models.items()},
-            api_name=manifest.api_name,
-        )
-        if full:
-            data["manifest"] = manifest.model_dump(mode="json")
-            data["models_status"] = status.models
-            data["request_schema"] = request_schema(manifest, service.limits)
-    if entry.error and full:
-        data["path"] = str(entry.path)
-    return data
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -205,7 +89,7 @@ async def _raw_inputs(request: Request, manifest: Manifest, limit: int) -> dict[
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise HTTPException(413, f"request body is {int(declared):,} bytes; the limit is {limit:,} bytes")
-        types = {s.name: s.type for s in manifest.inputs}
+        specs = {s.name: s for s in manifest.inputs}
         raw: dict[str, Any] = {}
         try:
             # `async with` closes (and so deletes) the spooled temporary files of the uploads.
@@ -213,8 +97,8 @@ async def _raw_inputs(request: Request, manifest: Manifest, limit: int) -> dict[
                 for key, value in form.multi_items():
                     if isinstance(value, UploadFile):
                         raw[key] = await value.read()
-                    elif types.get(key) == "checkbox":
-                        raw[key] = value.strip().lower() in ("1", "true", "yes", "on")
+                    elif key in specs:  # a field's text, as its input type reads it (a checkbox's "on")
+                        raw[key] = input_type(specs[key].type).from_form(specs[key], value)
                     else:
                         raw[key] = value
         except HTTPException:
@@ -232,17 +116,6 @@ async def _raw_inputs(request: Request, manifest: Manifest, limit: int) -> dict[
     if not isinstance(data, dict):
         raise HTTPException(422, "the body must be a JSON object of inputs by name")
     return data
-
-
-def display(service: GalleryService, demo_id: str, result: dict[str, Any], raw: dict[str, Any],
-            lang: str) -> dict[str, Any]:
-    """Return the JSON API's `display`: the text views the page shows for this result, in `lang`."""
-    manifest = service.entry(demo_id).manifest
-    assert manifest is not None
-    # present() reads text inputs (pasted notes, a series); an upload is not a path here, so it gets None.
-    inputs = {s.name: None if s.type in FILE_TYPES else raw.get(s.name) for s in manifest.inputs}
-    views = render(service.code[demo_id], demo_id, manifest, result, inputs, language(lang))
-    return people_text(manifest, views, lang)
 
 
 def build_api(service: GalleryService, guard: Guard | None = None) -> APIRouter:
@@ -312,7 +185,7 @@ def build_api(service: GalleryService, guard: Guard | None = None) -> APIRouter:
         ok = {"description": result_description(manifest),
               "headers": {"X-Inference-Ms": {"description": "time spent in the demo, in milliseconds",
                                              "schema": {"type": "string"}}},
-              "content": {"application/json": {"schema": result_schema(manifest)}}}
+              "content": {"application/json": {"schema": result_schema(manifest, with_display=True)}}}
         router.add_api_route(
             f"/demos/{entry.id}",
             _bind(run_demo, entry.sector, entry.slug),

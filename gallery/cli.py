@@ -219,7 +219,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Print the demo index with each demo's status."""
-    from gallery.api import describe
+    from gallery.describe import describe
     from gallery.runtime.registry import ModelRegistry
     from gallery.server import default_cache_dir
     from gallery.service import GalleryService

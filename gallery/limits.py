@@ -21,6 +21,7 @@ class Limits:
     audio_seconds: float = 600.0
     image_pixels: int = 40_000_000
     image_side: int = 12_000
+    series_items: int = 100_000  # numbers in one `series` input given as a JSON array
 
     @classmethod
     def from_env(cls) -> "Limits":
@@ -33,6 +34,7 @@ class Limits:
             audio_seconds=float(_env_int("OPENMODELS_MAX_AUDIO_SECONDS", int(base.audio_seconds))),
             image_pixels=_env_int("OPENMODELS_MAX_IMAGE_PIXELS", base.image_pixels),
             image_side=_env_int("OPENMODELS_MAX_IMAGE_SIDE", base.image_side),
+            series_items=_env_int("OPENMODELS_MAX_SERIES_ITEMS", base.series_items),
         )
 
 

@@ -12,6 +12,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr,
                       model_validator)
 from typing_extensions import NotRequired, TypedDict
 
+from gallery.iotypes import INPUT_TYPES, OUTPUT_TYPES
 from gallery.model_refs import CatalogError, resolve_model_refs
 from gallery.runtime.spec import ModelSpec, ServingSpec
 
@@ -22,8 +23,9 @@ SECTORS_NEEDING_DISCLAIMER = frozenset({"healthcare", "finance"})
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 
-InputType = Literal["text", "number", "integer", "choice", "checkbox", "image", "audio", "file"]
-OutputType = Literal["text", "label", "table", "highlight", "plot", "json", "markdown", "image"]
+# The registered type names (gallery/iotypes/): pydantic's error for another lists them, naming file and field.
+InputTypeName = Literal[tuple(INPUT_TYPES)]  # type: ignore[valid-type]
+OutputTypeName = Literal[tuple(OUTPUT_TYPES)]  # type: ignore[valid-type]
 
 
 class _Strict(BaseModel):
@@ -73,7 +75,7 @@ class InputSpec(_Strict):
     """One input of a demo: its type, label and limits."""
 
     name: Identifier
-    type: InputType
+    type: InputTypeName
     label: Bilingual
     required: bool = True
     default: Any = None
@@ -89,17 +91,11 @@ class InputSpec(_Strict):
     max_pixels: int | None = Field(None, gt=0, description="image size limit (width x height)")
     max_bytes: int | None = Field(None, gt=0, description="upload size limit")
     accept: list[str] | None = Field(None, description="file extensions, e.g. ['.csv']")
+    max_items: int | None = Field(None, gt=0, description="numbers in a series given as a JSON array")
 
     @model_validator(mode="after")
     def _type_rules(self) -> "InputSpec":
-        if self.type == "choice" and not self.choices:
-            raise ValueError("a `choice` input needs `choices`")
-        if self.choice_labels is not None:
-            unknown = sorted(set(self.choice_labels) - set(self.choices or []))
-            if unknown:
-                raise ValueError(f"choice_labels names values that are not choices: {', '.join(unknown)}")
-        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
-            raise ValueError("minimum is greater than maximum")
+        INPUT_TYPES[self.type].check_spec(self)
         return self
 
 
@@ -107,7 +103,7 @@ class OutputSpec(_Strict):
     """One rendered view of a demo's JSON result."""
 
     name: Identifier
-    type: OutputType
+    type: OutputTypeName
     label: Bilingual
     columns: list[str | Bilingual] | None = Field(
         None, min_length=1, description="a table's column headers before any result (text, or {en, zh})")
@@ -119,9 +115,8 @@ class OutputSpec(_Strict):
         return [c if isinstance(c, str) else c.get(lang) for c in self.columns]
 
     @model_validator(mode="after")
-    def _columns_for_tables(self) -> OutputSpec:
-        if self.columns is not None and self.type != "table":
-            raise ValueError(f"columns is only for table outputs, not {self.type}")
+    def _type_rules(self) -> OutputSpec:
+        OUTPUT_TYPES[self.type].check_spec(self)
         return self
 
 

@@ -32,10 +32,11 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from gallery import __version__
-from gallery.api import FILE_TYPES, request_schema, result_description, result_schema
+from gallery.describe import request_schema, result_description, result_schema
 from gallery.discovery import DemoEntry
 from gallery.errors import Busy, InputError, ModelUnavailableError
-from gallery.inputs import file_bytes
+from gallery.iotypes import FILE_TYPES
+from gallery.iotypes.files import file_bytes
 from gallery.limits import Limits
 from gallery.logconfig import log_failure
 from gallery.manifest import SECTORS, Manifest

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
+from gallery.iotypes import output_type
 from gallery.loader import DemoCode
 from gallery.logconfig import log_failure
 from gallery.manifest import Manifest
@@ -13,8 +13,6 @@ from gallery.manifest import Manifest
 logger = logging.getLogger(__name__)
 
 LANGS = ("en", "zh")
-# Views that hold text for people; plots and images are pictures, and `json` is the result itself.
-TEXT_VIEWS = ("text", "markdown", "table", "label", "highlight")
 
 
 def language(value: str | None) -> str:
@@ -55,21 +53,9 @@ def render(code: DemoCode, demo_id: str, manifest: Manifest, result: dict[str, A
         return result
 
 
-def _text_view(kind: str, value: Any) -> Any:
-    """Return a view's value as JSON: a table as headers and rows, anything else as it is or as text."""
-    if value is None:
-        return None
-    if kind == "table" and hasattr(value, "columns") and hasattr(value, "values"):  # a pandas DataFrame
-        return {"headers": [str(c) for c in value.columns], "rows": value.values.tolist()}
-    if kind in ("text", "markdown") and not isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False, indent=2)
-    if kind == "highlight":
-        return [[str(text), label] for text, label in value]
-    return value
-
-
 def people_text(manifest: Manifest, views: dict[str, Any], lang: str) -> dict[str, Any]:
     """Return the JSON API's `display` object: the language and each text view, as the page shows it."""
-    shown = {spec.name: _text_view(spec.type, views.get(spec.name)) for spec in manifest.outputs
-             if spec.type in TEXT_VIEWS}
+    # Views that hold text for people; plots and images are pictures, and `json` is the result itself.
+    shown = {spec.name: output_type(spec.type).display_value(views.get(spec.name)) for spec in manifest.outputs
+             if output_type(spec.type).text_view}
     return {"lang": language(lang), "views": shown}

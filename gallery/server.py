@@ -18,6 +18,7 @@ from gallery.discovery import DEFAULT_DEMOS_DIR, discover
 from gallery.feedback.api import build_feedback_api
 from gallery.feedback.database import resolve_url
 from gallery.feedback.store import FeedbackStore, FeedbackStoreError, default_data_dir
+from gallery.iotypes import FILE_TYPES
 from gallery.logconfig import install_access_log_filter, log_inputs_enabled, set_log_inputs
 from gallery.operations import OperationsMiddleware, install_operations
 from gallery.ratelimit import Rate, RateLimiter, rate_from_env, rate_limit_guard
@@ -79,7 +80,7 @@ def example_files(service: GalleryService) -> list[str]:
         for example in entry.manifest.examples if entry.manifest else []:
             for spec in entry.manifest.inputs:  # type: ignore[union-attr]
                 value = example.get(spec.name)
-                if spec.type in ("image", "audio", "file") and isinstance(value, str):
+                if spec.type in FILE_TYPES and isinstance(value, str):
                     path = (entry.path / value).resolve()
                     if path.is_file() and path.is_relative_to(entry.path.resolve()):
                         files.append(str(path))

@@ -12,6 +12,7 @@ from gallery.context import DemoContext
 from gallery.discovery import DemoEntry, DemoIndex
 from gallery.engine import DemoFailure, Engine, LocalEngine
 from gallery.inputs import coerce_inputs
+from gallery.iotypes import FILE_TYPES
 from gallery.limits import LIMITS, Limits
 from gallery.loader import DemoCode, import_demo
 from gallery.logconfig import log_inputs_enabled, preview
@@ -166,6 +167,6 @@ class GalleryService:
         assert entry.manifest is not None
         example = dict(entry.manifest.examples[index])
         for spec in entry.manifest.inputs:
-            if spec.type in ("image", "audio", "file") and isinstance(example.get(spec.name), str):
+            if spec.type in FILE_TYPES and isinstance(example.get(spec.name), str):
                 example[spec.name] = str((entry.path / example[spec.name]).resolve())
         return example

@@ -15,13 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from gallery.api import FILE_TYPES
-from gallery.manifest import InputSpec, Manifest
+from gallery.iotypes import FILE_TYPES, input_type
+from gallery.manifest import Manifest
 
 DEFAULT_BASE = "http://127.0.0.1:7860"
 USER, PASSWORD, TOKEN = "USER", "PASSWORD", "TOKEN"  # placeholders, never the server's real credentials
-_PLACEHOLDERS: dict[str, Any] = {"text": "<your text>", "number": 0, "integer": 0, "checkbox": False}
-_SAMPLE_FILES = {"image": "photo.jpg", "audio": "recording.mp3", "file": "document.txt"}
 
 
 @dataclass(frozen=True)
@@ -43,24 +41,13 @@ class Snippet:
     code: str
 
 
-def _default(spec: InputSpec) -> Any:
-    if spec.default is not None:
-        return spec.default
-    if spec.type == "choice":
-        return (spec.choices or [""])[0]
-    if spec.type in FILE_TYPES:
-        return _SAMPLE_FILES[spec.type]
-    if spec.type in ("number", "integer") and spec.minimum is not None:
-        return int(spec.minimum) if spec.type == "integer" else spec.minimum
-    return _PLACEHOLDERS.get(spec.type)
-
-
 def example_request(manifest: Manifest) -> dict[str, Any]:
     """Return the inputs the snippets send: the first example (files by base name), else placeholders."""
     if manifest.examples:
         example = manifest.example_values(0)
     else:
-        example = {s.name: _default(s) for s in manifest.inputs if s.required and s.default is None}
+        example = {s.name: input_type(s.type).placeholder(s) for s in manifest.inputs
+                   if s.required and s.default is None}
     for spec in manifest.inputs:
         if spec.type in FILE_TYPES and isinstance(example.get(spec.name), str):
             example[spec.name] = Path(example[spec.name]).name

@@ -8,16 +8,16 @@ from typing import Any
 from gallery.checks.base import DemoFolder, Problem
 from gallery.errors import InputError
 from gallery.inputs import coerce_inputs
+from gallery.iotypes import FILE_TYPES
 from gallery.manifest import EXAMPLE_LABEL
 
-FILE_INPUTS = ("image", "audio", "file")
 # Example files are committed to the repository and downloaded by every visitor who clicks them.
 EXAMPLE_FILE_LIMIT = 1024 * 1024
 
 
 def _file_inputs(folder: DemoFolder) -> set[str]:
     inputs = folder.get("inputs")
-    return {item["name"] for item in inputs if isinstance(item, dict) and item.get("type") in FILE_INPUTS
+    return {item["name"] for item in inputs if isinstance(item, dict) and item.get("type") in FILE_TYPES
             and isinstance(item.get("name"), str)} if isinstance(inputs, list) else set()
 
 

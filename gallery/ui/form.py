@@ -7,7 +7,6 @@ people through `present(result, inputs, lang)`, in the language the page's switc
 from __future__ import annotations
 
 import inspect
-import json
 import time
 from typing import Any, Callable
 
@@ -15,10 +14,12 @@ import gradio as gr
 
 from gallery.discovery import DemoEntry
 from gallery.errors import Busy, InputError, ModelUnavailableError
-from gallery.manifest import InputSpec, Manifest, OutputSpec
+from gallery.iotypes import output_type
+from gallery.manifest import Manifest
 from gallery.metrics import counted
 from gallery.presentation import accept_language, language, render
 from gallery.service import DemoFailure, DemoUnavailable, GalleryService
+from gallery.ui.components import input_component, output_component
 from gallery.ui.i18n import demo_key, text
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
@@ -64,73 +65,13 @@ def request_language(request: gr.Request | None) -> str:
     return language(cookies.get("om-lang") or accept_language(request.headers.get("accept-language")))
 
 
-def input_component(demo_id: str, spec: InputSpec, i18n: gr.I18n, value: Any = None) -> gr.components.Component:
-    """Return the Gradio input component for one manifest input, holding `value` (else the manifest default)."""
-    label = i18n(demo_key(demo_id, f"in.{spec.name}"))
-    value = spec.default if value is None else value
-    classes = ["om-input", f"om-in-{spec.type}", f"om-in-name-{spec.name}"]
-    if spec.type == "text":
-        return gr.Textbox(label=label, lines=spec.lines, max_lines=max(spec.lines, 20), value=value,
-                          elem_classes=classes)
-    if spec.type in ("number", "integer"):
-        integer = spec.type == "integer"
-        if spec.minimum is not None and spec.maximum is not None and (spec.maximum - spec.minimum) <= 400:
-            return gr.Slider(minimum=spec.minimum, maximum=spec.maximum, value=value,
-                             step=spec.step or (1 if integer else None), label=label, elem_classes=classes)
-        return gr.Number(label=label, value=value, minimum=spec.minimum, maximum=spec.maximum,
-                         precision=0 if integer else None, elem_classes=classes)
-    if spec.type == "choice":
-        # (shown, value) pairs: Gradio 6.19+ translates the shown names again when the language changes.
-        labels = spec.choice_labels or {}
-        choices = [(i18n(demo_key(demo_id, f"in.{spec.name}.choice.{c}")), c) if c in labels else (c, c)
-                   for c in spec.choices or []]
-        return gr.Dropdown(choices=choices, value=value, label=label, elem_classes=classes)
-    if spec.type == "checkbox":
-        return gr.Checkbox(value=bool(value), label=label, elem_classes=classes)
-    if spec.type == "image":
-        return gr.Image(type="filepath", label=label, sources=["upload", "webcam", "clipboard"], value=value,
-                        elem_classes=classes)
-    if spec.type == "audio":
-        return gr.Audio(type="filepath", label=label, sources=["upload", "microphone"], value=value,
-                        elem_classes=classes)
-    return gr.File(type="filepath", label=label, file_types=spec.accept, value=value, elem_classes=classes)
-
-
-def output_component(demo_id: str, spec: OutputSpec, i18n: gr.I18n) -> gr.components.Component:
-    """Return the Gradio component that renders one view of the result."""
-    label = i18n(demo_key(demo_id, f"out.{spec.name}"))
-    classes = ["om-output", f"om-out-{spec.type}"]
-    factories: dict[str, Callable[[], gr.components.Component]] = {
-        "text": lambda: gr.Textbox(label=label, interactive=False, lines=4, buttons=["copy"], elem_classes=classes),
-        "label": lambda: gr.Label(label=label, num_top_classes=10, elem_classes=classes),
-        # Without headers an empty table shows "1 2 3" until the first result arrives.
-        "table": lambda: gr.Dataframe(label=label, interactive=False, wrap=True, elem_classes=classes,
-                                      headers=spec.column_names("en")),
-        "highlight": lambda: gr.HighlightedText(label=label, combine_adjacent=False, show_legend=True,
-                                                elem_classes=classes),
-        "plot": lambda: gr.LinePlot(label=label, x="t", y="value", color="series", height=320, elem_classes=classes),
-        "json": lambda: gr.JSON(label=label, elem_classes=classes),
-        "markdown": lambda: gr.Markdown(label=label, elem_classes=classes),
-        "image": lambda: gr.Image(label=label, interactive=False, elem_classes=classes),
-    }
-    return factories[spec.type]()
-
-
 def present_values(service: GalleryService, demo_id: str, result: dict[str, Any], raw: dict[str, Any],
                    lang: str = "en") -> list[Any]:
     """Map a JSON result onto the manifest's output views in `lang` (via the demo's `present` when it has one)."""
     manifest = service.entry(demo_id).manifest
     assert manifest is not None
     views = render(service.code[demo_id], demo_id, manifest, result, raw, lang)
-    values = []
-    for spec in manifest.outputs:
-        value = views.get(spec.name)
-        if spec.type in ("text", "markdown") and value is not None and not isinstance(value, str):
-            value = json.dumps(value, ensure_ascii=False, indent=2)
-        values.append(value)
-    return values
-
-
+    return [output_type(spec.type).ui_value(views.get(spec.name)) for spec in manifest.outputs]
 
 
 def api_signature(manifest: Manifest) -> inspect.Signature:
@@ -215,7 +156,7 @@ def standard_ui(service: GalleryService, entry: DemoEntry, manifest: Manifest, i
                                   show_progress_on=views)
         ran_example.success(show, inputs=[raw_json, run_info, lang, *inputs], outputs=[*views, ran],
                             api_visibility="private", queue=False)
-    tables = [(view, spec) for view, spec in zip(views, manifest.outputs) if spec.type == "table" and spec.columns]
+    tables = [(view, spec) for view, spec in zip(views, manifest.outputs) if output_type(spec.type).has_columns and spec.columns]
     if tables:
         # The page's language is known once it has loaded (the switch is set then): head the empty tables in it.
         # An empty table as the value: a headers-only update is not applied by the browser.

@@ -7,6 +7,7 @@ import gradio as gr
 from pathlib import Path
 
 from gallery.discovery import DemoIndex
+from gallery.iotypes import FILE_TYPES, input_type
 from gallery.manifest import Bilingual, Manifest
 
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "中文"}
@@ -128,9 +129,6 @@ def build_i18n(index: DemoIndex) -> gr.I18n:
     return gr.I18n(en=en, zh=zh)
 
 
-FILE_INPUTS = ("image", "audio", "file")
-
-
 def example_caption(manifest: Manifest, index: int) -> Bilingual:
     """Return what an example's button says: the manifest's caption, else its first text or its file's name."""
     label = manifest.example_label(index)
@@ -139,13 +137,13 @@ def example_caption(manifest: Manifest, index: int) -> Bilingual:
     values = manifest.example_values(index)
     for spec in manifest.inputs:
         value = values.get(spec.name)
-        if spec.type == "text" and isinstance(value, str) and value.strip():
+        if input_type(spec.type).typed_text and isinstance(value, str) and value.strip():
             first = " ".join(value.split())
             first = first if len(first) <= 48 else first[:47].rstrip() + "…"
             return Bilingual(en=first, zh=first)  # the example's own words, in the one language they are in
     for spec in manifest.inputs:
         value = values.get(spec.name)
-        if spec.type in FILE_INPUTS and isinstance(value, str):
+        if spec.type in FILE_TYPES and isinstance(value, str):
             name = Path(value).name
             return Bilingual(en=name, zh=name)
     en, zh = STRINGS["demo.example"]

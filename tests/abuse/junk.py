@@ -28,6 +28,12 @@ TEXT_JUNK = [
 ]
 
 
+# A series as JSON arrays: too short, not numbers, too large for the model, nested, past the limit.
+# (NaN and Infinity are not JSON: httpx refuses to send them; tests/core/test_iotypes.py covers them.)
+SERIES_JUNK: list[Any] = [[], [1, 2, 3], [1.5] * 12 + ["x"], [True] * 12, [1e308] * 12, [[1, 2]] * 12,
+                          list(range(200_000))]
+
+
 def data_url(mime: str, data: bytes) -> str:
     """Return `data` as a base64 data URL."""
     return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
@@ -103,6 +109,11 @@ def junk_for(spec: InputSpec) -> st.SearchStrategy[Any]:
         return st.one_of(st.sampled_from(spec.choices or ["x"]), st.text(max_size=12), WRONG_TYPES)
     if spec.type == "checkbox":
         return st.one_of(st.booleans(), st.sampled_from(["yes", "true", 1]), WRONG_TYPES)
+    if spec.type == "series":  # text like a text input, or a JSON array of (mostly) numbers
+        items = st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
+                          st.none(), st.text(max_size=4))
+        return st.one_of(st.sampled_from(TEXT_JUNK), st.text(max_size=300), st.lists(items, max_size=40),
+                         st.sampled_from(SERIES_JUNK), WRONG_TYPES)
     files = [data_url(mime, data) for mime, data in bad_files().values()]
     return st.one_of(st.sampled_from(files), st.text(max_size=40), WRONG_TYPES,
                      st.sampled_from(["/etc/passwd", "../../etc/passwd", "file:///etc/passwd"]))

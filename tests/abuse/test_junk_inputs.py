@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.abuse.conftest import LiveGallery, available_demos
-from tests.abuse.junk import TEXT_JUNK, bad_files, bodies, data_url, example_value
+from tests.abuse.junk import SERIES_JUNK, TEXT_JUNK, bad_files, bodies, data_url, example_value
 
 DEMOS = available_demos()
 IDS = [entry.id for entry in DEMOS]
@@ -51,6 +51,9 @@ def test_named_junk_for_every_input(live_gallery: LiveGallery, entry: Any) -> No
         cases: dict[str, Any] = {"wrong type (list)": [1, 2], "wrong type (object)": {"a": 1}, "null": None}
         if spec.type == "text":
             cases.update({f"text #{i}": text for i, text in enumerate(TEXT_JUNK)})
+        elif spec.type == "series":
+            cases.update({f"text #{i}": text for i, text in enumerate(TEXT_JUNK)})
+            cases.update({f"array #{i}": array for i, array in enumerate(SERIES_JUNK)})
         elif spec.type in ("image", "audio", "file"):
             cases.update({name: data_url(mime, data) for name, (mime, data) in bad_files().items()})
         else:

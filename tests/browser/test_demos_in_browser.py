@@ -41,7 +41,7 @@ def expect_example_values(panel: Locator, manifest: Manifest, index: int) -> Non
         field = panel.locator(f".om-in-name-{spec.name}")
         if value is None or field.count() == 0:
             continue  # a custom UI (the demo's own build) may name its inputs differently
-        if spec.type == "text" and isinstance(value, str) and value:
+        if spec.type in ("text", "series") and isinstance(value, str) and value:  # a text box
             expect(field.locator("textarea, input").first).to_have_value(value, timeout=30_000)
         elif spec.type == "image":
             expect(field.locator("img").first).to_have_attribute("src", re.compile(re.escape(value.rsplit("/", 1)[-1])),

@@ -154,7 +154,7 @@ def test_openapi_schema_documents_each_demo(base_url: str) -> None:
 
 
 def test_openapi_example_of_a_file_demo_names_its_example_file() -> None:
-    from gallery.api import request_example, request_schema
+    from gallery.describe import request_example, request_schema
     from gallery.manifest import load_manifest
     from tests.conftest import ROOT
 

@@ -171,3 +171,96 @@ def test_bad_input_is_refused_with_a_clear_message(demo, raw: dict[str, Any], me
     with pytest.raises(InputError) as info:
         run(demo, **raw)
     assert message in info.value.message
+
+
+DAILY = [5200, 5397, 5355, 5304, 5523, 3007, 2404] * 8
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Serve this demo alone through the real app (JSON API and MCP) on a loopback port."""
+    from gallery.server import ServeConfig, create_app
+    from tests.serving import running
+
+    root = tmp_path_factory.mktemp("served")
+    app, _service = create_app(ServeConfig(demos_dir=DEMO.parents[1], select=["transport/ridership-forecast"],
+                                           cache_dir=Path(os.environ["OPENMODELS_CACHE"]), data_dir=root))
+    with running(app) as url:
+        yield url
+
+
+def post(url: str, body: Any, query: str = "") -> Any:
+    """POST a JSON body to the demo's JSON API."""
+    import httpx
+
+    return httpx.post(f"{url}/api/demos/transport/ridership-forecast{query}", json=body, timeout=600)
+
+
+def test_json_api_takes_the_series_as_an_array_of_numbers(served: str) -> None:
+    as_array = post(served, {"series": DAILY, "horizon": 14}, "?lang=en")
+    assert as_array.status_code == 200, as_array.text
+    as_text = post(served, {"series": ", ".join(map(str, DAILY)), "horizon": 14}, "?lang=en")
+    assert as_text.status_code == 200, as_text.text
+    # The same numbers, as JSON or as pasted text, make the same forecast and the same page text.
+    assert as_array.json() == as_text.json()
+    result = as_array.json()
+    check_band(result, 14)
+    assert result["input_format"] == "numbers" and result["history_points"] == len(DAILY)
+    assert "from your series: 56 values" in result["display"]["views"]["summary"]
+
+
+@pytest.mark.parametrize(("series", "reason"), [
+    ([5200, 5397, "5355"], "series: value 3 must be a number, got str"),
+    ([5200, True] + [1] * 10, "series: value 2 must be a number, got bool"),
+    (list(range(10_001)), "series: has 10,001 values; the limit is 10,000"),
+    ([1, 2, 3], "series: has 3 values; the model needs at least 8"),
+    ({"values": DAILY}, "series: must be text or an array of numbers, got dict"),
+])
+def test_json_api_refuses_a_bad_array_with_the_reason(served: str, series: Any, reason: str) -> None:
+    response = post(served, {"series": series, "horizon": 4})
+    assert response.status_code == 422 and response.json()["detail"].startswith(reason)
+
+
+def test_openapi_and_mcp_schemas_say_the_series_may_be_an_array(served: str) -> None:
+    import httpx
+
+    openapi = httpx.get(f"{served}/api/openapi.json", timeout=30).json()
+    body = openapi["paths"]["/api/demos/transport/ridership-forecast"]["post"]["requestBody"]["content"]
+    series = body["application/json"]["schema"]["properties"]["series"]
+    assert [branch["type"] for branch in series["anyOf"]] == ["array", "string"]
+    assert series["anyOf"][0]["items"] == {"type": "number"} and series["anyOf"][0]["maxItems"] == 10_000
+    assert body["multipart/form-data"]["schema"]["properties"]["series"]["type"] == "string"
+    tools = run_mcp(served, lambda session: session.list_tools())
+    tool = next(t for t in tools.tools if t.name == "transport_ridership_forecast")
+    assert tool.input_schema["properties"]["series"] == series
+
+
+def test_mcp_tool_takes_the_series_as_an_array(served: str) -> None:
+    arguments = {"series": DAILY, "horizon": 14}
+    result = run_mcp(served, lambda session: session.call_tool("transport_ridership_forecast", arguments))
+    assert not result.is_error, result.content
+    assert result.structured_content == post(served, arguments).json()
+    refused = run_mcp(served, lambda session: session.call_tool("transport_ridership_forecast",
+                                                                {"series": [1, "x"], "horizon": 4}))
+    assert refused.is_error and refused.content[0].text == "series: value 2 must be a number, got str"
+
+
+def run_mcp(url: str, action: Any) -> Any:
+    """Open an MCP session on the server's /mcp and return what `action(session)` awaits to."""
+    import concurrent.futures
+
+    import anyio
+    import httpx2
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def go() -> Any:
+        async with httpx2.AsyncClient(timeout=httpx2.Timeout(30, read=600)) as http:
+            async with streamable_http_client(url + "/mcp", http_client=http) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    return await action(session)
+
+    # A thread of its own: a full run's Playwright keeps an event loop in the main thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, go).result()
