@@ -40,27 +40,18 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def discover_demos(demos_dir: Path, wanted: Sequence[str] = ()) -> list[str]:
-    """Return the ids of demos that have both demo.yaml and app.py (optionally only `wanted`)."""
-    from gallery.manifest import SECTORS
+    """Return the ids of the demos whose manifest reads (optionally only the `wanted` ids or sectors).
 
-    ids = []
-    for manifest in sorted(demos_dir.glob("*/*/demo.yaml")):
-        folder = manifest.parent
-        demo_id = f"{folder.parent.name}/{folder.name}"
-        if folder.parent.name not in SECTORS:  # e.g. demos/_template/
-            continue
-        if (folder / "app.py").is_file() and (not wanted or demo_id in wanted or folder.parent.name in wanted):
-            ids.append(demo_id)
-    return ids
+    A declarative demo (no app.py, an `app:` factory) is benchmarked like any other."""
+    from gallery.discovery import discover
+
+    return [e.id for e in discover(demos_dir, list(wanted) or None).entries if e.manifest is not None]
 
 
 def _service(demos_dir: Path, demo_id: str, cache_dir: Path, force_backend: str | None) -> Any:
-    from gallery.discovery import discover
-    from gallery.runtime.registry import ModelRegistry
     from gallery.service import GalleryService
 
-    registry = ModelRegistry(cache_dir, force_backend=force_backend)
-    return GalleryService(discover(demos_dir, [demo_id]), registry, cache_dir)
+    return GalleryService.open(demos_dir, cache_dir, [demo_id], force_backend=force_backend)
 
 
 def _example_inputs(service: Any, demo_id: str) -> list[dict[str, Any]]:

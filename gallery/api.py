@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any, Awaitable, Callable
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -15,12 +15,13 @@ from starlette.datastructures import UploadFile
 
 from gallery.describe import (describe, display, multipart_schema, request_example, request_schema, result_description,
                               result_schema)
-from gallery.errors import InputError, ModelUnavailableError
+from gallery.errors import (BadRequest, DemoNotFound, GalleryError, InputError, RequestTooLarge, UnsupportedMediaType,
+                            answer)
 from gallery.iotypes import input_type
 from gallery.manifest import Manifest
 from gallery.metrics import counted
 from gallery.presentation import accept_language
-from gallery.service import DemoFailure, DemoNotFound, DemoUnavailable, GalleryService
+from gallery.service import GalleryService
 
 logger = logging.getLogger(__name__)
 
@@ -53,16 +54,32 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def error_response(exc: GalleryError, demo_id: str | None = None) -> JSONResponse:
+    """Answer a refused or failed request with the error's status, reason and headers (gallery.errors)."""
+    reply = answer(exc, demo_id)
+    return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+async def _gallery_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GalleryError)
+    return error_response(exc)
+
+
+def install_error_answers(app: FastAPI) -> None:
+    """Answer every GalleryError raised by a route (its body, its queue, its demo) as error_response does."""
+    app.add_exception_handler(GalleryError, _gallery_error_handler)
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """Read the request body, refusing (413) as soon as it passes `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"request body is {int(declared):,} bytes; the limit is {limit:,} bytes")
+        raise RequestTooLarge(f"request body is {int(declared):,} bytes; the limit is {limit:,} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise HTTPException(413, f"request body is larger than the limit of {limit:,} bytes")
+            raise RequestTooLarge(f"request body is larger than the limit of {limit:,} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -76,7 +93,7 @@ def _capped(request: Request, limit: int) -> Request:
         message = await request.receive()
         size += len(message.get("body", b""))
         if size > limit:  # a chunked body has no Content-Length to check up front
-            raise HTTPException(413, f"request body is larger than the limit of {limit:,} bytes")
+            raise RequestTooLarge(f"request body is larger than the limit of {limit:,} bytes")
         return message
 
     return Request(request.scope, receive)
@@ -88,7 +105,7 @@ async def _raw_inputs(request: Request, manifest: Manifest, limit: int) -> dict[
     if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
-            raise HTTPException(413, f"request body is {int(declared):,} bytes; the limit is {limit:,} bytes")
+            raise RequestTooLarge(f"request body is {int(declared):,} bytes; the limit is {limit:,} bytes")
         specs = {s.name: s for s in manifest.inputs}
         raw: dict[str, Any] = {}
         try:
@@ -101,20 +118,20 @@ async def _raw_inputs(request: Request, manifest: Manifest, limit: int) -> dict[
                         raw[key] = input_type(specs[key].type).from_form(specs[key], value)
                     else:
                         raw[key] = value
-        except HTTPException:
+        except GalleryError:
             raise
         except Exception as exc:  # noqa: BLE001  (python-multipart raises several unrelated types)
-            raise HTTPException(400, f"malformed multipart body: {exc}") from None
+            raise BadRequest(f"malformed multipart body: {exc}") from None
         return raw
     if content_type not in ("application/json", ""):
-        raise HTTPException(415, "send application/json, multipart/form-data or a urlencoded form")
+        raise UnsupportedMediaType("send application/json, multipart/form-data or a urlencoded form")
     body = await read_body(request, limit)
     try:
         data = json.loads(body or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise HTTPException(400, f"body is not valid JSON: {exc}") from None
+        raise BadRequest(f"body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise HTTPException(422, "the body must be a JSON object of inputs by name")
+        raise InputError("the body must be a JSON object of inputs by name")
     return data
 
 
@@ -137,29 +154,20 @@ def build_api(service: GalleryService, guard: Guard | None = None) -> APIRouter:
         await checked(request)
         entry = service.index.get(f"{sector}/{slug}")
         if entry is None:
-            raise HTTPException(404, f"no demo {sector}/{slug}")
+            raise DemoNotFound(f"{sector}/{slug}")
         return describe(service, entry, full=True)
 
     async def run_demo(sector: str, slug: str, request: Request) -> JSONResponse:
         await checked(request)
         demo_id = f"{sector}/{slug}"
-        try:
-            entry = service.entry(demo_id)
-        except DemoNotFound:
-            raise HTTPException(404, f"no demo {demo_id}") from None
-        if entry.manifest is None or demo_id not in service.code:
-            raise HTTPException(503, f"demo {demo_id} is unavailable: {service.status(demo_id).reason}")
-        raw = await _raw_inputs(request, entry.manifest, service.limits.request_bytes)
+        manifest = service.runnable(demo_id)  # DemoNotFound (404), DemoUnavailable (503)
+        raw = await _raw_inputs(request, manifest, service.limits.request_bytes)
         started = time.perf_counter()
         try:
-            with counted(service, demo_id, "api"):  # a Busy refusal goes on to operations.busy_response
+            with counted(service, demo_id, "api"):
                 result = await run_in_threadpool(service.run, demo_id, raw)
-        except InputError as exc:
-            raise HTTPException(422, exc.message) from None
-        except (DemoUnavailable, ModelUnavailableError) as exc:
-            raise HTTPException(503, f"demo {demo_id} is unavailable: {exc}") from None
-        except DemoFailure as exc:
-            raise HTTPException(500, str(exc)) from None
+        except GalleryError as exc:
+            return error_response(exc, demo_id)
         elapsed = (time.perf_counter() - started) * 1000
         logger.info("demo %s: API request %d bytes in, %.1f ms", demo_id, int(request.headers.get("content-length") or 0), elapsed)
         asked = request.query_params.get("lang") or accept_language(request.headers.get("accept-language"))

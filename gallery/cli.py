@@ -199,7 +199,6 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     import anyio
 
     from gallery.mcp_server import serve_stdio
-    from gallery.runtime.registry import ModelRegistry
     from gallery.server import default_cache_dir
     from gallery.service import GalleryService
 
@@ -211,7 +210,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     cache_dir = args.cache_dir or default_cache_dir()
 
     def make_service() -> GalleryService:
-        return GalleryService(discover(args.demos_dir, select or None), ModelRegistry(cache_dir=cache_dir), cache_dir)
+        return GalleryService.open(args.demos_dir, cache_dir, select)
 
     anyio.run(serve_stdio, make_service)
     return 0
@@ -220,13 +219,11 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     """Print the demo index with each demo's status."""
     from gallery.describe import describe
-    from gallery.runtime.registry import ModelRegistry
     from gallery.server import default_cache_dir
     from gallery.service import GalleryService
 
-    index = discover(args.demos_dir)
-    service = GalleryService(index, ModelRegistry(cache_dir=default_cache_dir()), default_cache_dir())
-    rows = [describe(service, e, full=False) for e in index.entries]
+    service = GalleryService.open(args.demos_dir, default_cache_dir())
+    rows = [describe(service, e, full=False) for e in service.index.entries]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0

@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gallery.admission import demo_concurrency
-from gallery.errors import InputError, ModelUnavailableError
+from gallery.errors import DemoFailure, GalleryError, from_envelope
 from gallery.logconfig import log_failure
 
 if TYPE_CHECKING:
@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ENGINES = ("local", "ray")
-
-
-class DemoFailure(RuntimeError):
-    """The demo's own code failed on valid input; the message is safe to show."""
 
 
 class Engine(Protocol):
@@ -71,7 +67,7 @@ def run_predict(demo_id: str, code: DemoCode, context: DemoContext, inputs: dict
     started = time.perf_counter()
     try:
         result = code.predict(context, **inputs)
-    except (InputError, ModelUnavailableError):
+    except GalleryError:  # a refusal the demo meant (InputError) or a model it cannot have: said as it is
         raise
     # A demo's own bug must not take down the worker; the user gets a plain reason, the log the trace.
     except Exception as exc:  # noqa: BLE001
@@ -88,25 +84,15 @@ def envelope(demo_id: str, code: DemoCode, context: DemoContext, inputs: dict[st
     """Run predict and return its outcome as plain data: {"ok": result} or {"error": {kind, message, field}}."""
     try:
         return {"ok": run_predict(demo_id, code, context, inputs)}
-    except InputError as exc:
-        return {"error": {"kind": "input", "message": str(exc), "field": exc.field}}
-    except ModelUnavailableError as exc:
-        return {"error": {"kind": "model", "message": str(exc)}}
-    except DemoFailure as exc:
-        return {"error": {"kind": "failure", "message": str(exc)}}
+    except GalleryError as exc:
+        return {"error": exc.to_envelope()}
 
 
 def unwrap(outcome: dict[str, Any]) -> dict[str, Any]:
     """Return the result of an envelope, or raise the exception it carries."""
     if "ok" in outcome:
         return dict(outcome["ok"])
-    error = outcome.get("error") or {}
-    kind, message = error.get("kind"), str(error.get("message") or "unknown error")
-    if kind == "input":
-        raise InputError(message, error.get("field"))
-    if kind == "model":
-        raise ModelUnavailableError(message)
-    raise DemoFailure(message)
+    raise from_envelope(outcome.get("error") or {})
 
 
 class LocalEngine:

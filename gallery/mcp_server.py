@@ -34,7 +34,7 @@ from starlette.types import Receive, Scope, Send
 from gallery import __version__
 from gallery.describe import request_schema, result_description, result_schema
 from gallery.discovery import DemoEntry
-from gallery.errors import Busy, InputError, ModelUnavailableError
+from gallery.errors import GalleryError, InputError, answer
 from gallery.iotypes import FILE_TYPES
 from gallery.iotypes.files import file_bytes
 from gallery.limits import Limits
@@ -42,7 +42,7 @@ from gallery.logconfig import log_failure
 from gallery.manifest import SECTORS, Manifest
 from gallery.metrics import counted
 from gallery.ratelimit import RateLimiter, client_key, refusal
-from gallery.service import DemoFailure, DemoNotFound, DemoUnavailable, GalleryService
+from gallery.service import GalleryService
 
 logger = logging.getLogger(__name__)
 
@@ -211,14 +211,8 @@ class GalleryTools:
                     assert entry.manifest is not None
                     raw = read_local_files(entry.manifest, raw, self.service.limits)
                 result = await anyio.to_thread.run_sync(self.service.run, demo_id, raw)
-        except InputError as exc:
-            return _tool_error(exc.message)
-        except Busy as exc:  # the demo's queue is full: the JSON API's 503 reason, which says when to retry
-            return _tool_error(str(exc))
-        except (DemoUnavailable, ModelUnavailableError) as exc:
-            return _tool_error(f"demo {demo_id} is unavailable: {exc}")
-        except (DemoFailure, DemoNotFound) as exc:
-            return _tool_error(str(exc))
+        except GalleryError as exc:  # the JSON API's reason (a busy demo's says when to retry)
+            return _tool_error(answer(exc, demo_id).message)
         # Whatever else goes wrong stays on this side: the log gets the trace, the caller a plain reason.
         except Exception as exc:  # noqa: BLE001
             log_failure(logger, demo_id, "MCP tool call failed", exc)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from gallery.errors import Busy, InputError, ModelUnavailableError
+from gallery.errors import outcome
 from gallery.runtime import memory
 
 if TYPE_CHECKING:
@@ -29,21 +29,6 @@ STATUSES = ("ok", "invalid", "busy", "unavailable", "error")
 RAN = ("ok", "error")  # outcomes whose time is the demo's: refusals would drag the latency histogram down
 # From a fast text classifier (a few ms) to a long transcription (minutes).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
-
-
-def outcome(exc: BaseException | None) -> str:
-    """Return the metrics status of a request that ended with `exc` (None: it succeeded)."""
-    from gallery.service import DemoNotFound, DemoUnavailable
-
-    if exc is None:
-        return "ok"
-    if isinstance(exc, Busy):
-        return "busy"
-    if isinstance(exc, InputError):
-        return "invalid"
-    if isinstance(exc, (DemoUnavailable, ModelUnavailableError, DemoNotFound)):
-        return "unavailable"
-    return "error"
 
 
 class GalleryMetrics:

@@ -13,11 +13,9 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gallery.errors import Busy
 from gallery.metrics import GalleryMetrics
 
 if TYPE_CHECKING:
@@ -128,16 +126,8 @@ async def _send(send: Send, scope: Scope, status: int, body: bytes, content_type
     await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body})
 
 
-async def busy_response(request: Request, exc: Exception) -> JSONResponse:
-    """Answer a JSON API request that a busy demo refused: 503, Retry-After, the demo and the reason."""
-    assert isinstance(exc, Busy)
-    return JSONResponse({"detail": str(exc), "demo": exc.demo_id, "reason": exc.reason,
-                         "retry_after": exc.retry_after},
-                        status_code=503, headers={"Retry-After": str(exc.retry_after)})
-
-
 def install_operations(app: FastAPI, service: GalleryService, config: ServeConfig) -> Operations:
-    """Size the demos' queues from the options, set up metrics and the busy answer; return the Operations.
+    """Size the demos' queues from the options and set up metrics; return the Operations.
 
     The caller adds `OperationsMiddleware` twice, around the auth middleware: `public=False` inside it,
     `public=True` outside it.
@@ -145,6 +135,5 @@ def install_operations(app: FastAPI, service: GalleryService, config: ServeConfi
     from gallery.admission import Admission
 
     service.admission = Admission(config.max_queue, config.max_wait)
-    app.add_exception_handler(Busy, busy_response)
     return Operations(service, preload=config.preload, metrics=config.metrics, metrics_public=config.metrics_public,
                       auth=bool(config.auth or config.api_token))

@@ -8,28 +8,24 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import gradio as gr
 from fastapi import FastAPI
 
 from gallery import __version__
-from gallery.api import build_api
 from gallery.auth import BasicAuthMiddleware, api_token_from_env, parse_auth
-from gallery.discovery import DEFAULT_DEMOS_DIR, discover
-from gallery.feedback.api import build_feedback_api
+from gallery.discovery import DEFAULT_DEMOS_DIR
 from gallery.feedback.database import resolve_url
 from gallery.feedback.store import FeedbackStore, FeedbackStoreError, default_data_dir
 from gallery.iotypes import FILE_TYPES
 from gallery.logconfig import install_access_log_filter, log_inputs_enabled, set_log_inputs
 from gallery.operations import OperationsMiddleware, install_operations
-from gallery.ratelimit import Rate, RateLimiter, rate_from_env, rate_limit_guard
+from gallery.frontends import FRONT_ENDS, Mounting
+from gallery.ratelimit import Rate, RateLimiter, rate_from_env
 from gallery.runtime.doctor import default_cache_dir
-from gallery.runtime.registry import ModelRegistry
 from gallery.security import SecurityHeadersMiddleware, embed_origins_from_env
 from gallery.service import GalleryService
 from gallery.snippets import Endpoints
 from gallery.ui.bootstrap import LanguageBootstrapMiddleware
-from gallery.ui.layout import APP_CSS, HEAD_JS, build_gallery
-from gallery.ui.standalone import add_standalone_pages
+from gallery.ui.layout import APP_CSS, HEAD_JS
 
 logger = logging.getLogger(__name__)
 __all__ = ["ServeConfig", "create_app", "default_cache_dir", "default_data_dir", "parse_auth", "serve"]
@@ -88,14 +84,12 @@ def example_files(service: GalleryService) -> list[str]:
 
 
 def create_app(config: ServeConfig) -> tuple[FastAPI, GalleryService]:
-    """Build the whole web app: index demos, then mount the JSON API, demo pages and the gallery."""
-    index = discover(config.demos_dir, config.select or None)
-    registry = ModelRegistry(cache_dir=config.cache_dir, memory_budget_bytes=config.memory_budget)
-    service = GalleryService(index, registry, config.cache_dir)
+    """Build the whole web app: open the service, then mount every front end (gallery.frontends) around it."""
+    service = GalleryService.open(config.demos_dir, config.cache_dir, config.select, memory_budget=config.memory_budget)
     if config.engine == "ray":
         from gallery.rayserve.engine import RayEngine  # Ray is an optional extra: imported only when asked for
 
-        service.engine = RayEngine(index, config.cache_dir, config.ray_address).start()
+        service.engine = RayEngine(service.index, config.cache_dir, config.ray_address).start()
     # Opened on first use (serve opens it early); --database-url, else $OPENMODELS_DATABASE_URL, else data_dir.
     service.feedback = FeedbackStore(resolve_url(config.database_url, config.data_dir))
     # What the "Use via API" snippets say; the page swaps in the address the browser really used.
@@ -107,23 +101,11 @@ def create_app(config: ServeConfig) -> tuple[FastAPI, GalleryService]:
     operations = install_operations(app, service, config)
     # --auth is one middleware around everything (below); the API guard is the per-client rate limit, and MCP
     # tool calls draw on the same buckets.
-    limiter = RateLimiter(config.rate_limit) if config.rate_limit else None
-    guard = rate_limit_guard(limiter) if limiter else None
-    app.include_router(build_api(service, guard))
-    app.include_router(build_feedback_api(service, service.feedback, guard))
-    if config.mcp:
-        from gallery.mcp_server import mount_mcp  # imports the MCP SDK only when it is served
-
-        mount_mcp(app, service, limiter)  # before "/": that mount would catch /mcp too
-
-    mount_options = dict(
-        css=APP_CSS, head=HEAD_JS, root_path=config.root_path or None,
-        allowed_paths=example_files(service), footer_links=["api", "settings"], ssr_mode=False,
-    )
-    if config.standalone_pages:
-        add_standalone_pages(app, service, mount_options)  # before "/": that mount would catch /demo/ too
-    blocks, i18n = build_gallery(service)
-    gr.mount_gradio_app(app, blocks, path="/", i18n=i18n, **mount_options)
+    mounting = Mounting(app, service, config, RateLimiter(config.rate_limit) if config.rate_limit else None,
+                        dict(css=APP_CSS, head=HEAD_JS, root_path=config.root_path or None,
+                             allowed_paths=example_files(service), footer_links=["api", "settings"], ssr_mode=False))
+    for mount in FRONT_ENDS:
+        mount(mounting)
     app.add_middleware(LanguageBootstrapMiddleware)
     app.add_middleware(OperationsMiddleware, operations=operations, public=False)  # /metrics behind --auth
     if config.auth or config.api_token:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from gallery.admission import Admission
 from gallery.context import DemoContext
-from gallery.discovery import DemoEntry, DemoIndex
-from gallery.engine import DemoFailure, Engine, LocalEngine
+from gallery.discovery import DemoEntry, DemoIndex, discover
+from gallery.engine import Engine, LocalEngine
+from gallery.errors import DemoNotFound, DemoUnavailable
 from gallery.inputs import coerce_inputs
 from gallery.iotypes import FILE_TYPES
 from gallery.limits import LIMITS, Limits
@@ -19,23 +21,12 @@ from gallery.logconfig import log_inputs_enabled, preview
 from gallery.runtime.registry import ModelRegistry
 
 if TYPE_CHECKING:
+    from gallery.manifest import Manifest
     from gallery.feedback.store import FeedbackStore
     from gallery.metrics import GalleryMetrics
     from gallery.snippets import Endpoints
 
 logger = logging.getLogger(__name__)
-
-# DemoFailure lives with the engines (their failure boundary raises it); front ends know it from here.
-__all__ = ["DemoFailure", "DemoNotFound", "DemoStatus", "DemoUnavailable", "GalleryService"]
-
-
-class DemoNotFound(KeyError):
-    """No demo with that id is served."""
-
-
-class DemoUnavailable(RuntimeError):
-    """The demo exists but cannot run (bad manifest, import error, disabled, missing model)."""
-
 
 @dataclass
 class DemoStatus:
@@ -68,6 +59,16 @@ class GalleryService:
             if entry.manifest is not None and entry.error is None and not entry.manifest.disabled:
                 self._load_code(entry)
 
+    @classmethod
+    def open(cls, demos_dir: Path, cache_dir: Path, select: Sequence[str] | None = None, *,
+             memory_budget: int | None = None, force_backend: str | None = None,
+             limits: Limits = LIMITS) -> GalleryService:
+        """Index the demos (all, or the selected ids and sectors), import their code; load no model yet.
+
+        The one way to open a service: server, CLI, MCP over stdio, benchmarks and tests all come through here."""
+        registry = ModelRegistry(cache_dir=cache_dir, memory_budget_bytes=memory_budget, force_backend=force_backend)
+        return cls(discover(Path(demos_dir), list(select) if select else None), registry, Path(cache_dir), limits)
+
     def _load_code(self, entry: DemoEntry) -> None:
         assert entry.manifest is not None
         try:
@@ -91,6 +92,13 @@ class GalleryService:
         if entry is None:
             raise DemoNotFound(demo_id)
         return entry
+
+    def runnable(self, demo_id: str) -> Manifest:
+        """Return the manifest of a demo that can run now; raise DemoNotFound or DemoUnavailable with the reason."""
+        entry = self.entry(demo_id)
+        if entry.manifest is None or demo_id not in self.code:
+            raise DemoUnavailable(f"demo {demo_id} is unavailable: {self.status(demo_id).reason}")
+        return entry.manifest
 
     def status(self, demo_id: str) -> DemoStatus:
         """Return the card status of a demo without loading anything."""

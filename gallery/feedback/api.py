@@ -6,11 +6,12 @@ import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from gallery.api import Guard, read_body
+from gallery.errors import BadRequest, DemoNotFound, InputError, StoreUnavailable, UnsupportedMediaType
 from gallery.feedback.store import (
     COMMENT_CHARS,
     IO_BYTES,
@@ -59,25 +60,24 @@ def build_feedback_api(service: GalleryService, store: FeedbackStore, guard: Gua
             await guard(request)
         demo_id = f"{sector}/{slug}"
         if service.index.get(demo_id) is None:
-            raise HTTPException(404, f"no demo {demo_id}")
+            raise DemoNotFound(demo_id)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in ("application/json", ""):
-            raise HTTPException(415, "send the feedback as application/json")
+            raise UnsupportedMediaType("send the feedback as application/json")
         body = await read_body(request, BODY_BYTES)
         try:
             feedback = Feedback.parse(demo_id, json.loads(body or b"null"), source="api")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise HTTPException(400, f"body is not valid JSON: {exc}") from None
+            raise BadRequest(f"body is not valid JSON: {exc}") from None
         except FeedbackError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise InputError(str(exc)) from None
         try:
             feedback_id, created = await run_in_threadpool(store.add, feedback)
         except FeedbackStoreError as exc:
             logger.error("demo %s: %s", demo_id, exc)
             # The reason stays in the log: it names the database's host, which is not the visitor's business.
-            raise HTTPException(503, "the feedback database is unavailable right now, so this feedback was not "
-                                     f"stored; please try again in {RETRY_AFTER_S} s",
-                                headers={"Retry-After": str(RETRY_AFTER_S)}) from None
+            raise StoreUnavailable("the feedback database is unavailable right now, so this feedback was not "
+                                   f"stored; please try again in {RETRY_AFTER_S} s", RETRY_AFTER_S) from None
         return JSONResponse({"id": feedback_id, "demo_id": demo_id, "created_at": created}, status_code=201)
 
     return router

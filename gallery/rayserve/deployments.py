@@ -138,7 +138,7 @@ class DemoRouter:
         """Serve `POST /<sector>/<slug>` with the JSON API's body (for a cluster without the gallery's UI)."""
         from starlette.responses import JSONResponse
 
-        from gallery.errors import InputError
+        from gallery.errors import BadRequest, GalleryError, InputError, answer, from_envelope
         from gallery.inputs import coerce_inputs
         from gallery.limits import LIMITS
 
@@ -149,20 +149,20 @@ class DemoRouter:
             return JSONResponse({"detail": f"POST a demo's inputs as JSON to /<sector>/<slug>; no demo {demo_id}"},
                                 status_code=404)
         try:
-            raw = await request.json()
+            try:
+                raw = await request.json()
+            except ValueError as exc:
+                raise BadRequest(f"body is not valid JSON: {exc}") from None
             if not isinstance(raw, dict):
                 raise InputError("the body must be a JSON object of inputs")
             inputs = coerce_inputs(entry.manifest, raw, LIMITS)
-        except InputError as exc:
-            return JSONResponse({"detail": exc.message}, status_code=422)
-        except ValueError as exc:
-            return JSONResponse({"detail": f"body is not valid JSON: {exc}"}, status_code=400)
-        outcome = await self.run(demo_id, inputs)
-        if "ok" in outcome:
-            return JSONResponse(outcome["ok"])
-        error = outcome["error"]
-        status = {"input": 422, "model": 503}.get(error["kind"], 500)
-        return JSONResponse({"detail": error["message"]}, status_code=status)
+            outcome = await self.run(demo_id, inputs)
+            if "ok" in outcome:
+                return JSONResponse(outcome["ok"])
+            raise from_envelope(outcome["error"])
+        except GalleryError as exc:  # the same status, reason and headers as the gallery's own JSON API
+            reply = answer(exc, demo_id)
+            return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
 
 
 def heavy_name(demo_id: str) -> str:

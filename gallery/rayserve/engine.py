@@ -16,8 +16,8 @@ from ray.serve.handle import DeploymentHandle
 
 import gallery
 from gallery.admission import demo_concurrency
-from gallery.engine import DemoFailure, unwrap
-from gallery.errors import Busy
+from gallery.engine import unwrap
+from gallery.errors import Busy, DemoFailure
 from gallery.rayserve.app import APP_NAME, LIGHT_NAME, AppArgs, build_app, is_heavy, plan, required_cpus
 from gallery.rayserve.deployments import heavy_name
 

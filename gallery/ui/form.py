@@ -13,12 +13,12 @@ from typing import Any, Callable
 import gradio as gr
 
 from gallery.discovery import DemoEntry
-from gallery.errors import Busy, InputError, ModelUnavailableError
+from gallery.errors import GalleryError, answer
 from gallery.iotypes import output_type
 from gallery.manifest import Manifest
 from gallery.metrics import counted
 from gallery.presentation import accept_language, language, render
-from gallery.service import DemoFailure, DemoUnavailable, GalleryService
+from gallery.service import GalleryService
 from gallery.ui.components import input_component, output_component
 from gallery.ui.i18n import demo_key, text
 
@@ -46,15 +46,9 @@ def run_for_ui(service: GalleryService, demo_id: str, raw: dict[str, Any], progr
             if progress is not None:
                 progress(0.5, desc=text("demo.running", lang))
             return service.predict(demo_id, inputs)
-    except Busy as exc:  # a refusal, not a failure to log; in Chinese, the wait replaces the English reason
-        message = text("demo.busy.retry", lang).format(seconds=exc.retry_after) if lang == "zh" else str(exc)
-        raise gr.Error(message, title=text("demo.busy", lang), print_exception=False) from None
-    except InputError as exc:
-        raise gr.Error(exc.message, title=text("demo.invalid_input", lang)) from None
-    except (DemoUnavailable, ModelUnavailableError) as exc:
-        raise gr.Error(str(exc), title=text("demo.unavailable_error", lang)) from None
-    except DemoFailure as exc:
-        raise gr.Error(str(exc), title=text("demo.error", lang)) from None
+    except GalleryError as exc:  # a refusal or a failure already logged where it happened: shown, not printed
+        reply = answer(exc, demo_id, lang)
+        raise gr.Error(reply.message, title=reply.title, print_exception=False) from None
 
 
 def request_language(request: gr.Request | None) -> str:

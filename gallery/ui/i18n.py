@@ -31,9 +31,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "demo.examples": ("Examples: one click runs one", "示例：点击即运行"),
     "demo.example": ("Example {n}", "示例 {n}"),
     "demo.ran": ("Ran", "本次运行"),
-    "demo.invalid_input": ("Invalid input", "输入无效"),
-    "demo.unavailable_error": ("Demo unavailable", "演示不可用"),
-    "demo.error": ("Demo error", "演示出错"),
     "demo.loading_model": ("Loading the model (first use)…", "正在加载模型（首次使用）…"),
     "demo.running": ("Running…", "运行中…"),
     "demo.first_run": ("first run: loaded the model in {seconds} s", "首次运行：模型加载用时 {seconds} 秒"),
@@ -44,8 +41,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "demo.standalone": ("Open this demo alone (embeddable)", "单独打开此演示（可嵌入）"),
     "demo.unavailable": ("This demo is unavailable", "此演示不可用"),
     "demo.disclaimer": ("Disclaimer", "免责声明"),
-    "demo.busy": ("Busy, try again soon", "繁忙，请稍后再试"),
-    "demo.busy.retry": ("This demo is busy: try again in {seconds} s.", "此演示正忙，请在 {seconds} 秒后重试。"),
     "demo.api": ("Use via API", "通过 API 使用"),
     "api.intro": (
         ("Call this demo from your own code. Each snippet sends the demo's first example: put your own inputs "

@@ -15,7 +15,8 @@ from tests.conftest import ROOT
 
 FRONT_ENDS = ("gallery.ui", "gallery.api", "gallery.server", "gallery.cli", "gallery.mcp_server", "gallery.snippets",
               "gallery.feedback.api", "gallery.feedback.ui", "gallery.operations", "gallery.shutdown",
-              "gallery.security", "gallery.auth", "gallery.ratelimit", "gallery.devserver", "gallery.__main__")
+              "gallery.security", "gallery.auth", "gallery.ratelimit", "gallery.devserver", "gallery.__main__",
+              "gallery.frontends")
 
 
 def _modules() -> dict[str, Path]:

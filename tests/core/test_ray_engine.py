@@ -18,10 +18,9 @@ import pytest
 import yaml
 
 from gallery.discovery import default_demos_dir, discover
-from gallery.engine import DemoFailure, LocalEngine
-from gallery.errors import Busy, InputError
+from gallery.engine import LocalEngine
+from gallery.errors import Busy, DemoFailure, InputError
 from gallery.manifest import ManifestError, load_manifest
-from gallery.runtime.registry import ModelRegistry
 from gallery.rayserve.app import LIGHT_DEFAULTS, AppArgs, build_app, deployment_options, plan
 from gallery.server import ServeConfig, create_app
 from gallery.service import GalleryService
@@ -92,9 +91,7 @@ def test_deployments_in_local_testing_mode_match_the_local_engine(tmp_path: Path
     demos = fixture_tree(tmp_path, echo_heavy=True)
     handle = serve.run(build_app({"demos_dir": str(demos), "cache_dir": str(tmp_path / "cache"),
                                   "select": ["education/echo"]}), _local_testing_mode=True)
-    index = discover(demos, ["education/echo"])
-    local = GalleryService(index, ModelRegistry(tmp_path / "c"),
-                           tmp_path / "c")
+    local = GalleryService.open(demos, tmp_path / "c", ["education/echo"])
     inputs = {"text": "one two three", "doc": b"abc"}
     def run(demo_id: str, inputs: dict[str, Any]) -> Any:
         return off_loop(lambda: handle.run.remote(demo_id, inputs).result())
@@ -114,11 +111,9 @@ def ray_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GallerySer
     demos = fixture_tree(root)
     from gallery.rayserve.engine import RayEngine
 
-    index = discover(demos, ["education/echo", "education/word-stats", "education/slow"])
-    service = GalleryService(index, ModelRegistry(root / "cache"),
-                             root / "cache")
+    service = GalleryService.open(demos, root / "cache", ["education/echo", "education/word-stats", "education/slow"])
     # Started on the main thread: Ray's processes die with the thread that started them (PR_SET_PDEATHSIG).
-    service.engine = RayEngine(index, root / "cache", num_cpus=2).start()
+    service.engine = RayEngine(service.index, root / "cache", num_cpus=2).start()
     yield service
     service.engine.close()
 

@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from gallery.discovery import discover
-from gallery.runtime.registry import ModelRegistry
 from gallery.server import ServeConfig, default_cache_dir
 from gallery.service import GalleryService
 from gallery.snippets import Endpoints, Snippet, demo_snippets, example_files, fill_base_js
@@ -70,7 +69,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         shutil.copytree(source / demo_id, demos / demo_id, ignore=shutil.ignore_patterns("__pycache__"))
     process, url = start_gallery(demos, "--data-dir", str(root / "data"))
     cache = default_cache_dir()
-    yield Live(url, demos, GalleryService(discover(demos), ModelRegistry(cache_dir=cache), cache))
+    yield Live(url, demos, GalleryService.open(demos, cache))
     stop(process)
 
 
@@ -169,7 +168,7 @@ def gallery_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     demos = ROOT / "demos"
     process, url = start_gallery(demos, "--data-dir", str(root / "data"), timeout=240)
     cache = default_cache_dir()
-    yield Live(url, demos, GalleryService(discover(demos), ModelRegistry(cache_dir=cache), cache))
+    yield Live(url, demos, GalleryService.open(demos, cache))
     stop(process)
 
 

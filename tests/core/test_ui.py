@@ -8,7 +8,6 @@ from pathlib import Path
 import gradio as gr
 
 from gallery.discovery import discover
-from gallery.runtime.registry import ModelRegistry
 from gallery.service import DemoStatus, GalleryService
 from gallery.ui.cards import card_html, home_html
 from gallery.ui.layout import build_gallery
@@ -19,7 +18,7 @@ from .conftest import FIXTURES
 def _service(tmp_path: Path) -> GalleryService:
     demos = tmp_path / "demos"
     shutil.copytree(FIXTURES, demos)
-    return GalleryService(discover(demos), ModelRegistry(cache_dir=tmp_path / "cache"), tmp_path / "cache")
+    return GalleryService.open(demos, tmp_path / "cache")
 
 
 def _components(blocks: gr.Blocks) -> list[dict]:
