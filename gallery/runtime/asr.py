@@ -59,10 +59,11 @@ def session_options() -> Any:
 def _check_kwargs(spec: ModelSpec) -> dict[str, Any]:
     """Return the decoding settings for the int8 check: `options.language` and `options.whisper_task`."""
     kwargs = {}
-    if spec.options.get("language"):
-        kwargs["language"] = spec.options["language"]
-    if spec.options.get("whisper_task"):
-        kwargs["task"] = spec.options["whisper_task"]
+    opts = spec.typed_options()  # SpeechOptions
+    if opts.language:
+        kwargs["language"] = opts.language
+    if opts.whisper_task:
+        kwargs["task"] = opts.whisper_task
     return kwargs
 
 

@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gallery.runtime import cache, calibration, sources
-from gallery.runtime import quantize as q
 from gallery.runtime.exporter import client as exporter
-from gallery.runtime.hardware import detect
-from gallery.runtime.openvino import BACKEND as OPENVINO
+from gallery.runtime.backends import RuntimeBackend, backend_named
 from gallery.runtime.spec import ModelSpec
 from gallery.runtime.tasks import TaskHandler, handler_for
 
@@ -33,6 +31,20 @@ class Built:
     quant_check: dict[str, Any] | None = None
     export_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
+
+
+class BuildingHandler:
+    """A task whose model is not exported through Optimum: it builds (and caches) its model itself."""
+
+    builds_itself = True
+
+    def __init__(self, task: str) -> None:
+        self.task = task
+
+    def build(self, builder: Builder, spec: ModelSpec, demo_dir: Path, backend: RuntimeBackend, demo_id: str,
+              progress: Progress | None = None) -> Built:
+        """Return the loaded model on `backend`."""
+        raise NotImplementedError
 
 
 def say(progress: Progress | None, demo_id: str, message: str) -> None:
@@ -84,13 +96,10 @@ class Builder:
         return exporter.run_job(job, lambda message: say(progress, demo_id, f"exporter: {message}"))
 
     def export(self, spec: ModelSpec, handler: TaskHandler, src: Path, fingerprint: str, demo_id: str,
-               progress: Progress | None = None, openvino: bool = False) -> tuple[Path, dict[str, Any]]:
-        """Return the fp32 export folder (exporting on a cache miss) and its metadata.
-
-        The folder holds `onnx/` (Optimum's ONNX export) or, with `openvino`, `ov/` (that export as OpenVINO IR).
-        """
+               backend: RuntimeBackend, progress: Progress | None = None) -> tuple[Path, dict[str, Any]]:
+        """Return the fp32 export folder for `backend` (exporting on a cache miss) and its metadata."""
         # Keyed by the exporter class, not the task name: translation and summarization of one model share it.
-        area = f"{handler.ort_class}-openvino" if openvino else handler.ort_class
+        area = backend.export_area(handler)
         # Recorded beside the exports, so a serving image without the exporter still finds them.
         versions = exporter.tool_versions(self.cache_dir / exporter.VERSIONS_RECORD)
         identity = {"source": fingerprint, "exporter": area, "versions": versions, "opset": "optimum-default"}
@@ -100,14 +109,9 @@ class Builder:
         entry = self.cache_dir / "exports" / area / key
 
         def build(tmp: Path) -> dict[str, Any]:
-            target = "OpenVINO IR" if openvino else "ONNX"
-            say(progress, demo_id, f"exporting {spec.task} model to {target} (one time, cached)")
+            say(progress, demo_id, f"exporting {spec.task} model for {backend.name} (one time, cached)")
             started = time.perf_counter()
-            if openvino:
-                job: dict[str, Any] = {"op": "export-openvino", "dst": tmp / "ov"}
-            else:
-                job = {"op": "export", "dst": tmp / "onnx", "merge": handler.merge_decoders}
-            meta = self.job({**job, "ort_class": handler.ort_class, "src": src,
+            meta = self.job({**backend.export_job(handler, tmp), "ort_class": handler.ort_class, "src": src,
                              "extras": list(handler.export_extras)}, demo_id, progress)
             self.counters["exports"] += 1
             return {**meta, "task": spec.task, "source": fingerprint, "versions": versions,
@@ -118,35 +122,16 @@ class Builder:
             logger.info("%s: export cache hit %s", demo_id, entry)
         return entry, meta
 
-    @staticmethod
-    def load_variant(handler: TaskHandler, entry: Path, spec: ModelSpec, meta: dict[str, Any], backend: str,
-                     variant: str) -> Any:
-        """Load one variant of an export: its `ov/` IR on OpenVINO, else its `onnx/` folder on ONNX Runtime."""
-        if backend == OPENVINO:
-            return handler.load_openvino(entry / "ov", spec, meta, variant)
-        return handler.load(entry / "onnx", spec, backend, variant, meta)
-
-    @staticmethod
-    def int8_plan(handler: TaskHandler, openvino: bool) -> tuple[str, str]:
-        """Return the (config, recipe) of the int8 variant: ONNX Runtime's per CPU, or OpenVINO's weights."""
-        if openvino:
-            return "openvino", q.OPENVINO_RECIPE
-        return detect().quantization_config, handler.int8_recipe
-
-    def quantized(self, fp32_entry: Path, handler: TaskHandler, demo_id: str, progress: Progress | None = None,
-                  openvino: bool = False) -> Path:
+    def quantized(self, fp32_entry: Path, handler: TaskHandler, demo_id: str, backend: RuntimeBackend,
+                  progress: Progress | None = None) -> Path:
         """Return the int8 folder next to an fp32 export (quantizing on a cache miss)."""
-        config_name, recipe = self.int8_plan(handler, openvino)
+        config_name, recipe = backend.int8_plan(handler)
         entry = fp32_entry.with_name(f"{fp32_entry.name}-int8-{config_name}-{recipe}")
 
         def build(tmp: Path) -> dict[str, Any]:
             say(progress, demo_id, f"quantizing to int8 ({config_name}, recipe {recipe})")
             started = time.perf_counter()
-            if openvino:
-                job = {"op": "compress-openvino", "src": fp32_entry / "ov", "dst": tmp / "ov"}
-            else:
-                job = {**handler.int8_job(config_name), "src": fp32_entry / "onnx", "dst": tmp / "onnx"}
-            files = self.job(job, demo_id, progress)["files"]
+            files = self.job(backend.int8_job(handler, config_name, fp32_entry, tmp), demo_id, progress)["files"]
             self.counters["quantizations"] += 1
             return {"config": config_name, "recipe": recipe, "files": files,
                     "seconds": round(time.perf_counter() - started, 2)}
@@ -155,20 +140,19 @@ class Builder:
         return entry
 
     def guarded_int8(self, spec: ModelSpec, handler: TaskHandler, fp32_entry: Path, meta: dict[str, Any],
-                     backend: str, demo_id: str, demo_dir: Path,
+                     backend: RuntimeBackend, demo_id: str, demo_dir: Path,
                      progress: Progress | None = None) -> tuple[Any, str, dict[str, Any] | None]:
         """Load int8 when its accuracy check passes on the calibration inputs, else fp32.
 
         Return (obj, variant, check).
         """
-        openvino = backend == OPENVINO
-        config_name, recipe = self.int8_plan(handler, openvino)
+        config_name, recipe = backend.int8_plan(handler)
 
         def load(entry: Path, variant: str) -> Any:
-            return self.load_variant(handler, entry, spec, meta, backend, variant)
+            return backend.load(handler, entry, spec, meta, variant)
 
         try:
-            int8_entry = self.quantized(fp32_entry, handler, demo_id, progress, openvino)
+            int8_entry = self.quantized(fp32_entry, handler, demo_id, backend, progress)
         except (ImportError, RuntimeError, ValueError, OSError) as exc:
             # An int8 variant that cannot be built (an old onnxruntime, an unusual graph) costs speed, not the demo;
             # a failed job in the exporter raises ExportError, a RuntimeError.
@@ -206,12 +190,12 @@ class Builder:
 
     # -- the whole path ------------------------------------------------------------------------------------
 
-    def wants_int8(self, spec: ModelSpec, handler: TaskHandler, backend: str) -> tuple[bool, str | None]:
+    def wants_int8(self, spec: ModelSpec, handler: TaskHandler, backend: RuntimeBackend) -> tuple[bool, str | None]:
         """Return whether to try int8 and, when not, why."""
         if spec.quantize == "none":
             return False, "quantize: none"
-        if backend not in ("onnxruntime-cpu", OPENVINO):
-            return False, f"int8 is for CPU; running fp32 on {backend}"
+        if not backend.int8:
+            return False, f"int8 is for CPU; running fp32 on {backend.name}"
         if spec.quantize == "auto" and not handler.auto_quantize:
             return False, f"quantize: auto keeps {spec.task} models fp32 (set dynamic-int8 to try)"
         return True, None
@@ -224,10 +208,11 @@ class Builder:
         package removed) that export still serves, so a pulled model keeps working offline.
         """
         handler = handler_for(spec.task)
+        runtime = backend_named(backend)
         try:
             src, fingerprint = self.source(spec, demo_dir, demo_id, download, progress)
         except sources.SourceUnavailable as exc:
-            meta = cache.read_meta(fallback) if fallback is not None and backend != "torch" else None
+            meta = cache.read_meta(fallback) if fallback is not None and runtime.exports else None
             if meta is None:
                 raise
             logger.warning("%s: source unavailable (%s); serving the cached export %s", demo_id, exc, fallback)
@@ -235,17 +220,16 @@ class Builder:
             entry = fallback
             cache.mark_used(entry)
         else:
-            if backend == "torch":
-                say(progress, demo_id, "loading the plain PyTorch model (fp32, eager)")
-                obj = handler.load_torch(src, spec)
+            if not runtime.exports:
+                say(progress, demo_id, f"loading the plain model on {runtime.name} (fp32, eager)")
+                obj = runtime.load_source(handler, src, spec)
                 return Built(obj, obj.backend, "fp32")
-            entry, meta = self.export(spec, handler, src, fingerprint, demo_id, progress,
-                                      openvino=backend == OPENVINO)
-        try_int8, why_not = self.wants_int8(spec, handler, backend)
+            entry, meta = self.export(spec, handler, src, fingerprint, demo_id, runtime, progress)
+        try_int8, why_not = self.wants_int8(spec, handler, runtime)
         if try_int8:
-            obj, variant, check = self.guarded_int8(spec, handler, entry, meta, backend, demo_id, demo_dir, progress)
+            obj, variant, check = self.guarded_int8(spec, handler, entry, meta, runtime, demo_id, demo_dir, progress)
         else:
-            obj, variant, check = self.load_variant(handler, entry, spec, meta, backend, "fp32"), "fp32", None
+            obj, variant, check = runtime.load(handler, entry, spec, meta, "fp32"), "fp32", None
         if obj.backend != backend:
             logger.warning("%s: asked for %s but the session runs on %s", demo_id, backend, obj.backend)
         return Built(obj, obj.backend, variant, check, entry, [why_not] if why_not else [])

@@ -32,10 +32,6 @@ BUILTIN_SENTENCES = (
     "Can I bring my bicycle on the bus during rush hour?",
 )
 
-AUDIO_TASKS = {"automatic-speech-recognition"}
-IMAGE_TASKS = {"image-classification"}
-
-
 def share_key(spec: ModelSpec, demo_dir: Path) -> str:
     """Return the key under which loaded models are shared: the spec identity, local paths made absolute."""
     identity = spec.identity()
@@ -46,11 +42,9 @@ def share_key(spec: ModelSpec, demo_dir: Path) -> str:
 
 
 def _input_kind(task: str) -> str:
-    if task in AUDIO_TASKS:
-        return "audio"
-    if task in IMAGE_TASKS:
-        return "image"
-    return "text"
+    from gallery.runtime.task_table import TASKS
+
+    return TASKS[task].input_kind
 
 
 def _demo_examples(manifest: Any, demo_dir: Path, kind: str) -> list[Any]:
@@ -67,7 +61,7 @@ def _demo_examples(manifest: Any, demo_dir: Path, kind: str) -> list[Any]:
 def collect(spec: ModelSpec, demo_dir: Path) -> list[Any]:
     """Return the calibration inputs: strings for text tasks, absolute file paths for image/audio tasks."""
     kind = _input_kind(spec.task)
-    given = spec.options.get("calibration")
+    given = getattr(spec.typed_options(), "calibration", None)
     if given:
         items = [str(v) if kind == "text" else str((demo_dir / str(v)).resolve()) for v in given]
     else:

@@ -38,10 +38,10 @@ def _check_text(check: dict[str, Any] | None) -> str:
 
 def expected_backend(registry: Any, spec: Any) -> str:
     """Return the backend a model that has not loaded yet is expected to get."""
-    if spec.task == "custom":
-        # The demo's factory decides (ridership-forecast's runs on torch): only a load can tell.
-        return "chosen by the demo's factory"
-    return registry.backend_for(spec)
+    from gallery.runtime.tasks import handler_for
+
+    # A custom model's factory decides (ridership-forecast's runs on torch): only a load can tell.
+    return getattr(handler_for(spec.task), "backend_note", None) or registry.backend_for(spec)
 
 
 def model_rows(registry: Any, index: Any) -> list[dict[str, str]]:

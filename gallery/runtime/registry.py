@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import importlib.util
 import json
 import logging
@@ -18,9 +17,11 @@ from gallery.runtime import memory, sources
 from gallery.runtime.build import Builder, Built
 from gallery.runtime.calibration import share_key
 from gallery.runtime.hardware import detect, preferred_backend
-from gallery.runtime.models import CustomModel, Guarded
+from gallery.runtime.backends import backend_named
+from gallery.runtime.models import Guarded
 from gallery.runtime.openvino import BACKEND as OPENVINO
 from gallery.runtime.spec import ModelSpec
+from gallery.runtime.tasks import handler_for
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +62,6 @@ def unavailable_message(demo_id: str, name: str, spec: ModelSpec, reason: str) -
     """Return the one clear error: which demo, which source, why, and the command that fetches it."""
     return (f"{demo_id}: model {name!r} is not available ({sources.describe(spec)}): {reason}. "
             f"Fetch it ahead of time with `gallery pull {demo_id}`.")
-
-
-def _import_callable(ref: str) -> Callable[..., Any]:
-    module, _, attr = ref.partition(":")
-    return getattr(importlib.import_module(module), attr)
 
 
 class ModelRegistry:
@@ -207,36 +203,12 @@ class ModelRegistry:
     def _build(self, spec: ModelSpec, demo_dir: Path, demo_id: str, name: str, download: bool = False,
                progress: Progress | None = None) -> Built:
         backend = self.backend_for(spec)
-        if spec.task == "custom":
-            return self._build_custom(spec, demo_dir)
-        if spec.task == "onnx":
-            return self._build_onnx(spec, demo_dir, backend)
-        if spec.task == "torch-module":
-            from gallery.runtime.torchmodule import build_torch_module
-
-            return build_torch_module(self.builder, spec, demo_dir, backend, demo_id, progress)
+        handler = handler_for(spec.task)
+        if handler.builds_itself:  # a shipped ONNX file, a demo's own module, a factory's object
+            return handler.build(self.builder, spec, demo_dir, backend_named(backend), demo_id, progress)
         last = self._recall(f"{share_key(spec, demo_dir)}|{backend}").get("export_dir")
         return self.builder.build(spec, demo_dir, backend, demo_id, download=download, progress=progress,
                                   fallback=Path(last) if last else None)
-
-    def _build_custom(self, spec: ModelSpec, demo_dir: Path) -> Built:
-        path = sources.locate(spec, demo_dir)
-        assert spec.factory is not None
-        target = _import_callable(spec.factory)(path, dict(spec.options))
-        obj = CustomModel(target, max_concurrency=spec.max_concurrency)
-        return Built(obj, obj.backend, None)
-
-    def _build_onnx(self, spec: ModelSpec, demo_dir: Path, backend: str) -> Built:
-        from gallery.runtime.tasks import onnx_model
-
-        path = sources.locate(spec, demo_dir)
-        if path.is_dir():
-            path = path / str(spec.options.get("file", "model.onnx"))
-        if not path.is_file():
-            raise sources.SourceUnavailable(f"no ONNX file at {path}")
-        # A shipped ONNX file has no PyTorch form: the torch baseline runs it on ONNX Runtime too.
-        obj = onnx_model(path, "onnxruntime-cpu" if backend == "torch" else backend, spec.max_concurrency)
-        return Built(obj, obj.backend, "fp32")
 
     # -- memory --------------------------------------------------------------------------------------------
 

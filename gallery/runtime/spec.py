@@ -7,20 +7,10 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-ModelTask = Literal[
-    "feature-extraction",
-    "text-classification",
-    "token-classification",
-    "question-answering",
-    "text2text-generation",
-    "translation",
-    "summarization",
-    "automatic-speech-recognition",
-    "image-classification",
-    "onnx",
-    "torch-module",
-    "custom",
-]
+from gallery.runtime.task_table import TASKS, parse_options
+
+# The task names of the task table (task_table.TASKS): a new task is a line there, not here.
+ModelTask = Literal[tuple(TASKS)]  # type: ignore[valid-type]
 Backend = Literal["auto", "onnxruntime", "openvino", "torch"]
 Quantize = Literal["auto", "none", "dynamic-int8"]
 
@@ -83,7 +73,8 @@ class ModelSpec(_Strict):
     factory: str | None = Field(
         None, description="`module:function` building the model (torch-module and custom tasks)"
     )
-    options: dict[str, Any] = Field(default_factory=dict, description="task-specific settings")
+    options: dict[str, Any] = Field(default_factory=dict,
+                                    description="task-specific settings, checked against the task's options model")
     max_concurrency: int = Field(2, ge=1, le=64, description="parallel calls allowed into this model")
 
     @model_validator(mode="after")
@@ -94,6 +85,15 @@ class ModelSpec(_Strict):
         if self.factory is not None and not _CALLABLE.match(self.factory):
             raise ValueError(f"factory must look like `module:function`, got {self.factory!r}")
         return self
+
+    @model_validator(mode="after")
+    def _options_of_the_task(self) -> "ModelSpec":
+        parse_options(self.task, self.options)  # a typo such as `pooling: maen` is refused here, not ignored
+        return self
+
+    def typed_options(self) -> Any:
+        """Return the options as the task's typed model (gallery.runtime.task_options), defaults filled in."""
+        return parse_options(self.task, self.options)
 
     def identity(self) -> dict[str, Any]:
         """Return the fields that decide which loaded model this spec means (for sharing)."""

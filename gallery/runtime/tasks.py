@@ -61,6 +61,7 @@ class TaskHandler:
     for (Optimum class, decoder merging, extra files) and loads the result without Optimum or torch.
     """
 
+    builds_itself = False  # exported through Optimum by the Builder (see build.BuildingHandler for the others)
     ort_class: str = ""
     auto_quantize = True  # whether `quantize: auto` tries int8 on CPU
     export_layout = 1  # bump when the export starts writing different files: it is part of the cache key
@@ -146,17 +147,16 @@ class EmbeddingHandler(TaskHandler):
         from tokenizers import Tokenizer
 
         return TextEmbedder(session, Tokenizer.from_file(str(folder / "tokenizer.json")),
-                            batch=bool(spec.options.get("batch", False)),
-                            batch_wait_ms=float(spec.options.get("batch_wait_ms", 2.0)),
+                            batch=spec.typed_options().batch, batch_wait_ms=spec.typed_options().batch_wait_ms,
                             backend=backend, variant=variant, **self._options(spec, int(meta.get("max_length", 256))))
 
     def _options(self, spec: ModelSpec, default_max: int) -> dict[str, Any]:
-        opts = spec.options
+        opts = spec.typed_options()  # EmbeddingOptions
         return {
-            "pooling": str(opts.get("pooling", "mean")),
-            "normalize": bool(opts.get("normalize", True)),
-            "max_length": int(opts.get("max_length", default_max)),
-            "batch_size": int(opts.get("batch_size", 32)),
+            "pooling": opts.pooling,
+            "normalize": opts.normalize,
+            "max_length": opts.max_length or default_max,
+            "batch_size": opts.batch_size,
             "max_concurrency": spec.max_concurrency,
         }
 
@@ -265,26 +265,13 @@ class ImageHandler(TaskHandler):
         return q.top1_check(ref, cand)
 
 
-# The task table: each exportable task's handler as `module:Class`, imported on first use (Whisper's handler
-# pulls in the speech engine, which no other task needs; and asr.py builds on this module, so no cycle).
-TASKS: dict[str, str] = {
-    "feature-extraction": "gallery.runtime.tasks:EmbeddingHandler",
-    "text-classification": "gallery.runtime.tasks:LogitsHandler",
-    "token-classification": "gallery.runtime.tasks:LogitsHandler",
-    "question-answering": "gallery.runtime.tasks:LogitsHandler",
-    "text2text-generation": "gallery.runtime.tasks:Seq2SeqHandler",
-    "translation": "gallery.runtime.tasks:Seq2SeqHandler",
-    "summarization": "gallery.runtime.tasks:Seq2SeqHandler",
-    "image-classification": "gallery.runtime.tasks:ImageHandler",
-    "automatic-speech-recognition": "gallery.runtime.asr:SpeechHandler",
-}
-
-
 def handler_for(task: str) -> TaskHandler:
-    """Return the handler of an exportable task, from the task table."""
+    """Return the handler of a task, from the task table (its module is imported here, on first use)."""
+    from gallery.runtime.task_table import TASKS
+
     try:
-        module, _, name = TASKS[task].partition(":")
+        module, _, name = TASKS[task].handler.partition(":")
     except KeyError:
-        raise KeyError(f"task {task!r} is not exported through Optimum (known: {', '.join(sorted(TASKS))})") from None
-    handler: TaskHandler = getattr(importlib.import_module(module), name)(task)
+        raise KeyError(f"task {task!r} is not in the task table (known: {', '.join(sorted(TASKS))})") from None
+    handler: Any = getattr(importlib.import_module(module), name)(task)
     return handler

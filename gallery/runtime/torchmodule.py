@@ -8,20 +8,21 @@ import inspect
 import logging
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from gallery.runtime import cache
-from gallery.runtime.build import Builder, Built, say
+from gallery.runtime.build import Builder, Built, BuildingHandler, Progress, say
 from gallery.runtime.models import TorchModuleModel
 from gallery.runtime.spec import ModelSpec
-from gallery.runtime.tasks import onnx_model
+
+if TYPE_CHECKING:
+    from gallery.runtime.backends import RuntimeBackend
 
 logger = logging.getLogger(__name__)
 
 OPSET = 17
-DEFAULT_ATOL = 1e-3
 
 
 def _factory(ref: str) -> Callable[..., Any]:
@@ -40,13 +41,9 @@ def _code_hash(fn: Callable[..., Any]) -> str:
 
 
 def _settings(spec: ModelSpec) -> dict[str, Any]:
-    opts = spec.options
-    shape = opts.get("input_shape")
-    if not shape:
-        raise ValueError("torch-module needs options.input_shape, e.g. [1, 3, 224, 224]")
-    return {"input_shape": [int(v) for v in shape], "input_name": str(opts.get("input_name", "input")),
-            "output_name": str(opts.get("output_name", "output")),
-            "dynamic_batch": bool(opts.get("dynamic_batch", True)), "atol": float(opts.get("atol", DEFAULT_ATOL))}
+    opts = spec.typed_options()  # TorchModuleOptions: input_shape is required there, checked with the manifest
+    return {"input_shape": list(opts.input_shape), "input_name": opts.input_name, "output_name": opts.output_name,
+            "dynamic_batch": opts.dynamic_batch, "atol": opts.atol}
 
 
 def export_module(module: Any, settings: dict[str, Any], path: Path) -> float:
@@ -73,14 +70,23 @@ def export_module(module: Any, settings: dict[str, Any], path: Path) -> float:
     return float(np.max(np.abs(got - expected.numpy())))
 
 
-def build_torch_module(builder: Builder, spec: ModelSpec, demo_dir: Path, backend: str, demo_id: str,
-                       progress: Callable[[str], None] | None = None) -> Built:
+class TorchModuleHandler(BuildingHandler):
+    """The `torch-module` task: a demo's own PyTorch module, exported to ONNX by the serving process."""
+
+    def build(self, builder: Builder, spec: ModelSpec, demo_dir: Path, backend: RuntimeBackend, demo_id: str,
+              progress: Progress | None = None) -> Built:
+        """Return the module's export on `backend`, or the module itself where the backend runs PyTorch."""
+        return build_torch_module(builder, spec, demo_dir, backend, demo_id, progress)
+
+
+def build_torch_module(builder: Builder, spec: ModelSpec, demo_dir: Path, backend: RuntimeBackend, demo_id: str,
+                       progress: Progress | None = None) -> Built:
     """Return an OnnxModel for the spec's module (exporting on a cache miss), or the module itself on torch."""
     assert spec.factory is not None
     settings = _settings(spec)
     src, fingerprint = builder.source(spec, demo_dir, demo_id, progress=progress)
     factory = _factory(spec.factory)
-    if backend == "torch":
+    if not backend.exports:
         module = factory(src).eval()
         obj = TorchModuleModel(module, input_names=[settings["input_name"]], output_names=[settings["output_name"]],
                                max_concurrency=spec.max_concurrency)
@@ -103,7 +109,7 @@ def build_torch_module(builder: Builder, spec: ModelSpec, demo_dir: Path, backen
 
     meta, _ = cache.build_once(entry, build)
     path = entry / "onnx" / "model.onnx"
-    obj = onnx_model(path, backend, spec.max_concurrency)
+    obj = backend.open_onnx(path, spec.max_concurrency)
     built = Built(obj, obj.backend, "fp32", None, entry)
     built.notes.append(f"export max abs diff vs torch {meta.get('max_abs_diff'):.2e}")
     return built

@@ -63,3 +63,13 @@ def test_every_task_and_backend_is_in_the_guide(guide: str) -> None:
 def test_every_front_end_is_in_the_architecture() -> None:
     missing = [mount.__name__ for mount in FRONT_ENDS if f"`{mount.__name__}`" not in ARCHITECTURE]
     assert not missing, f"ARCHITECTURE.md does not name the front ends {', '.join(missing)}"
+
+
+@pytest.mark.parametrize("guide", GUIDES)
+def test_every_model_option_is_in_the_guide(guide: str) -> None:
+    from gallery.runtime.task_table import TASKS
+
+    text = (ROOT / guide).read_text(encoding="utf-8")
+    options = sorted({name for entry in TASKS.values() for name in entry.options.model_fields})
+    missing = [name for name in options if f"`{name}`" not in text]
+    assert not missing, f"{guide} does not document the model options {', '.join(missing)}"

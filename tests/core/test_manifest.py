@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,33 @@ def test_choice_labels_are_shown_in_the_chosen_language(tmp_path: Path) -> None:
 def test_choice_labels_errors_name_the_field(tmp_path: Path, labels: dict, fragment: str) -> None:
     found = problems(tmp_path, _with_choice(labels))
     assert any(fragment in f"{field} {message}" for field, message in found), found
+
+
+@pytest.mark.parametrize(("task", "options", "reason"), [
+    ("feature-extraction", {"normalise": True}, "options.normalise: unknown option for task feature-extraction "
+                                                 "(known: calibration, pooling, normalize"),
+    ("feature-extraction", {"batch_size": 0}, "options.batch_size: Input should be greater than or equal to 1"),
+    ("automatic-speech-recognition", {"whisper_task": "summarise"}, "options.whisper_task: Input should be"),
+    ("torch-module", {}, "options.input_shape: Field required"),
+    ("onnx", {"file": ""}, "options.file: String should have at least 1 character"),
+])
+def test_model_options_are_checked_against_the_task(task: str, options: dict, reason: str) -> None:
+    from gallery.runtime.spec import ModelSpec
+
+    fields = {"task": task, "source": {"path": "m"}, "licence": "MIT", "options": options}
+    if task == "torch-module":
+        fields["factory"] = "tinynet:make"
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        ModelSpec.model_validate(fields)
+
+
+def test_typed_options_fill_in_defaults_and_custom_options_belong_to_the_factory() -> None:
+    from gallery.runtime.spec import ModelSpec
+
+    spec = ModelSpec.model_validate({"task": "feature-extraction", "source": {"path": "m"}, "licence": "MIT",
+                                     "options": {"pooling": "cls"}})
+    assert (spec.typed_options().pooling, spec.typed_options().normalize, spec.options) == ("cls", True,
+                                                                                          {"pooling": "cls"})
+    custom = ModelSpec.model_validate({"task": "custom", "source": {"path": "m"}, "licence": "MIT",
+                                       "factory": "a:b", "options": {"weights": "fp32", "anything": [1]}})
+    assert custom.options == {"weights": "fp32", "anything": [1]}

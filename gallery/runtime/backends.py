@@ -1,0 +1,157 @@
+"""Backends as objects: how a task's export is made, quantized and loaded on ONNX Runtime, OpenVINO or PyTorch.
+
+Handlers (tasks.py, asr.py) hold the facts of a task: its Optimum class, its engine over a folder of graphs, its
+int8 check. A backend holds the facts of a runtime: which exporter job writes its graphs, which int8 recipe it
+uses and how its sessions open. The build steps (build.py) ask the backend, never compare backend names. The
+exporter environment (gallery.runtime.exporter) runs the jobs a backend asks for.
+Adding a backend is one class here and one line in BACKENDS (plus its name in hardware.BACKEND_CHOICES and
+spec.Backend when manifests may ask for it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gallery.runtime import quantize as q
+from gallery.runtime.hardware import detect
+
+if TYPE_CHECKING:
+    from gallery.runtime.models import Guarded, OnnxModel
+    from gallery.runtime.spec import ModelSpec
+    from gallery.runtime.tasks import TaskHandler
+
+
+class RuntimeBackend:
+    """One runtime that serves exported models: what to export for it, how to quantize, how to load."""
+
+    name = ""
+    exports = True  # False: it runs the source model itself (PyTorch), nothing is exported
+    int8 = False  # whether int8 variants are worth trying on it
+
+    def export_area(self, handler: TaskHandler) -> str:
+        """Return the cache folder of this backend's exports of the handler's class of models."""
+        return handler.ort_class
+
+    def export_job(self, handler: TaskHandler, dst: Path) -> dict[str, Any]:
+        """Return the exporter job that writes the fp32 graphs under `dst`."""
+        raise NotImplementedError(f"{self.name} exports nothing")
+
+    def int8_plan(self, handler: TaskHandler) -> tuple[str, str]:
+        """Return the (config, recipe) naming the int8 variant."""
+        raise NotImplementedError(f"{self.name} has no int8 variant")
+
+    def int8_job(self, handler: TaskHandler, config: str, fp32_entry: Path, dst: Path) -> dict[str, Any]:
+        """Return the exporter job that writes the int8 variant of an fp32 export under `dst`."""
+        raise NotImplementedError(f"{self.name} has no int8 variant")
+
+    def load(self, handler: TaskHandler, entry: Path, spec: ModelSpec, meta: dict[str, Any],
+             variant: str) -> Guarded:
+        """Load one variant of an export into the handler's engine."""
+        raise NotImplementedError(f"{self.name} loads no export")
+
+    def load_source(self, handler: TaskHandler, src: Path, spec: ModelSpec) -> Guarded:
+        """Load the source model as it is (backends that do not export)."""
+        raise NotImplementedError(f"{self.name} runs exports only")
+
+    def open_onnx(self, path: Path, max_concurrency: int) -> OnnxModel:
+        """Return one shipped or exported ONNX file as an OnnxModel on this backend."""
+        from gallery.runtime.tasks import onnx_model
+
+        return onnx_model(path, "onnxruntime-cpu", max_concurrency)
+
+
+class OnnxRuntimeBackend(RuntimeBackend):
+    """ONNX Runtime: Optimum's ONNX export in `onnx/`; int8 by the CPU's own quantization config."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.int8 = name == "onnxruntime-cpu"  # int8 kernels pay on CPU; a GPU runs fp32
+
+    def export_job(self, handler: TaskHandler, dst: Path) -> dict[str, Any]:
+        """Export with Optimum into `dst/onnx` (decoders merged where the task asks)."""
+        return {"op": "export", "dst": dst / "onnx", "merge": handler.merge_decoders}
+
+    def int8_plan(self, handler: TaskHandler) -> tuple[str, str]:
+        """Name the variant by this CPU's quantization config and the task's recipe."""
+        return detect().quantization_config, handler.int8_recipe
+
+    def int8_job(self, handler: TaskHandler, config: str, fp32_entry: Path, dst: Path) -> dict[str, Any]:
+        """Quantize the task's graphs as its handler says (dynamic int8, or blockwise for Whisper's decoder)."""
+        return {**handler.int8_job(config), "src": fp32_entry / "onnx", "dst": dst / "onnx"}
+
+    def load(self, handler: TaskHandler, entry: Path, spec: ModelSpec, meta: dict[str, Any],
+             variant: str) -> Guarded:
+        """Open the `onnx/` graphs with ONNX Runtime under the handler's engine."""
+        return handler.load(entry / "onnx", spec, self.name, variant, meta)
+
+    def open_onnx(self, path: Path, max_concurrency: int) -> OnnxModel:
+        """Open an ONNX file with this backend's execution providers."""
+        from gallery.runtime.tasks import onnx_model
+
+        return onnx_model(path, self.name, max_concurrency)
+
+
+class OpenVINOBackend(RuntimeBackend):
+    """OpenVINO: the export converted to IR in `ov/`; int8 by NNCF weight compression."""
+
+    int8 = True
+
+    def __init__(self) -> None:
+        from gallery.runtime.openvino import BACKEND
+
+        self.name = BACKEND
+
+    def export_area(self, handler: TaskHandler) -> str:
+        """Keep IR exports apart from ONNX ones of the same class."""
+        return f"{handler.ort_class}-openvino"
+
+    def export_job(self, handler: TaskHandler, dst: Path) -> dict[str, Any]:
+        """Export with Optimum Intel into `dst/ov`."""
+        return {"op": "export-openvino", "dst": dst / "ov"}
+
+    def int8_plan(self, handler: TaskHandler) -> tuple[str, str]:
+        """Name the variant by OpenVINO's weight-compression recipe."""
+        return "openvino", q.OPENVINO_RECIPE
+
+    def int8_job(self, handler: TaskHandler, config: str, fp32_entry: Path, dst: Path) -> dict[str, Any]:
+        """Compress the IR's weights to int8 with NNCF."""
+        return {"op": "compress-openvino", "src": fp32_entry / "ov", "dst": dst / "ov"}
+
+    def load(self, handler: TaskHandler, entry: Path, spec: ModelSpec, meta: dict[str, Any],
+             variant: str) -> Guarded:
+        """Compile the `ov/` IR with OpenVINO under the handler's engine."""
+        return handler.load_openvino(entry / "ov", spec, meta, variant)
+
+    def open_onnx(self, path: Path, max_concurrency: int) -> OnnxModel:
+        """Compile an ONNX file with OpenVINO (it reads ONNX itself)."""
+        from gallery.runtime.tasks import onnx_model
+
+        return onnx_model(path, self.name, max_concurrency)
+
+
+class TorchBackend(RuntimeBackend):
+    """PyTorch eager, fp32: the source model as transformers loads it, the baseline every benchmark compares to."""
+
+    name = "torch"
+    exports = False
+
+    def load_source(self, handler: TaskHandler, src: Path, spec: ModelSpec) -> Guarded:
+        """Load the handler's plain PyTorch form of the source."""
+        return handler.load_torch(src, spec)
+
+
+BACKENDS: dict[str, RuntimeBackend] = {
+    "onnxruntime-cpu": OnnxRuntimeBackend("onnxruntime-cpu"),
+    "onnxruntime-cuda": OnnxRuntimeBackend("onnxruntime-cuda"),
+    "openvino-cpu": OpenVINOBackend(),
+    "torch": TorchBackend(),
+}
+
+
+def backend_named(name: str) -> RuntimeBackend:
+    """Return the backend object a planned backend name means (`registry.backend_for` plans the name)."""
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise ValueError(f"unknown backend {name!r} (known: {', '.join(BACKENDS)})") from None
