@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS, ROOT
 from tests.serving import start_gallery, stop
@@ -67,3 +68,7 @@ def page(browser, request) -> Iterator[object]:  # type: ignore[no-untyped-def]
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
     finally:
         context.close()
+
+# A page that is still loading on a busy machine (CI, two cores shared by Ray, Chromium and the gallery) is not a
+# failure: assertions wait up to 20 s for the page to get there, instead of Playwright's 5 s.
+expect.set_options(timeout=20_000)

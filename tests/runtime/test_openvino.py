@@ -1,4 +1,5 @@
-"""OpenVINO (the `openvino` extra, installed for the tests): every task path against torch.
+"""OpenVINO (the `openvino` extra, installed for the tests): what is particular to it (every task's answer
+against torch is in test_task_backend_matrix.py).
 
 The rest of the suite pins `auto` to ONNX Runtime (tests/conftest.py); these tests ask for OpenVINO.
 """
@@ -12,21 +13,20 @@ import numpy as np
 import pytest
 
 from gallery.runtime.hardware import detect
-from gallery.runtime.models import OnnxModel, TaskModel, TextEmbedder
+from gallery.runtime.models import TextEmbedder
 from gallery.runtime.openvino import OpenVINOSession
 from gallery.runtime.registry import ModelRegistry
-from gallery.runtime.spec import ModelSpec
 from tests.runtime.conftest import CALIBRATION, make_spec
 from tests.runtime.test_asr import VARIANTS, _demo
-from tests.runtime.tinymodels import tiny_bert, tiny_task_models
+from tests.runtime.tinymodels import tiny_bert
 
 pytestmark = pytest.mark.skipif(not detect().openvino, reason="OpenVINO is not installed (openvino extra)")
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the tiny models once for this module."""
-    base = tiny_task_models(tmp_path_factory.mktemp("openvino"))
+    """Build the tiny embedding model once for this module."""
+    base = tmp_path_factory.mktemp("openvino")
     tiny_bert(base / "emb" / "model", head="base", seed=1)
     return base
 
@@ -120,42 +120,6 @@ def test_int8_weights_on_openvino_fall_back_to_fp32_when_the_check_fails(tmp_pat
     assert model.variant == "fp32" and model.backend == "openvino-cpu"
 
 
-def test_text_classification(root: Path) -> None:
-    fast, slow = _pair(root, "seq", "text-classification")
-    assert isinstance(fast, TaskModel)
-    texts = ["the train was late again", "great service at the bank"]
-    for g, w in zip(fast(texts, top_k=None), slow(texts, top_k=None)):
-        assert [x["label"] for x in g] == [x["label"] for x in w]
-        np.testing.assert_allclose([x["score"] for x in g], [x["score"] for x in w], atol=1e-4)
-
-
-def test_token_classification_and_question_answering(root: Path) -> None:
-    fast, slow = _pair(root, "tok", "token-classification")
-    text = "my card was blocked at the station"
-    assert [(x["word"], x["entity"]) for x in fast(text)] == [(x["word"], x["entity"]) for x in slow(text)]
-    fast, slow = _pair(root, "qa", "question-answering")
-    kwargs = {"question": "where is the bus", "context": "the bus is at the station near the school"}
-    got, want = fast(**kwargs), slow(**kwargs)
-    assert (got["start"], got["end"], got["answer"]) == (want["start"], want["end"], want["answer"])
-
-
-def test_seq2seq_generation(root: Path) -> None:
-    fast, slow = _pair(root, "t5", "text2text-generation")
-    text = "the train to the city was late"
-    got = fast(text, max_new_tokens=8, do_sample=False)
-    assert got[0]["generated_text"] == slow(text, max_new_tokens=8, do_sample=False)[0]["generated_text"]
-
-
-def test_image_classification(root: Path) -> None:
-    from PIL import Image
-
-    fast, slow = _pair(root, "vit", "image-classification")
-    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 50, 3), dtype=np.uint8))
-    got, want = fast(image), slow(image)
-    assert [x["label"] for x in got] == [x["label"] for x in want]
-    np.testing.assert_allclose([x["score"] for x in got], [x["score"] for x in want], atol=1e-4)
-
-
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_whisper_on_openvino_transcribes_like_torch(variant: str, tmp_path: Path) -> None:
     from gallery.runtime.asr import load_audio
@@ -168,23 +132,6 @@ def test_whisper_on_openvino_transcribes_like_torch(variant: str, tmp_path: Path
     for clip in ("a.wav", "b.wav"):
         samples = load_audio(demo / clip)
         assert fast.transcribe(samples) == slow.transcribe(samples)
-
-
-def test_onnx_files_run_on_openvino(root: Path, tmp_path: Path) -> None:
-    """`onnx` specs (and torch-module exports) compile the ONNX file with OpenVINO directly."""
-    import onnx
-    from onnx import TensorProto, helper
-
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "relu",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 3])])
-    (tmp_path / "pkg").mkdir()
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "pkg" / "model.onnx")
-    spec = ModelSpec.model_validate({"task": "onnx", "source": {"path": "pkg"}, "licence": "MIT"})
-    model = ModelRegistry(tmp_path / "cache", force_backend="openvino").get("x/onnx", "m", spec, tmp_path)
-    assert isinstance(model, OnnxModel) and model.backend == "openvino-cpu"
-    x = np.array([[-1.0, 0.5, 2.0]], dtype=np.float32)
-    np.testing.assert_allclose(model.run({"x": x})[0], np.maximum(x, 0))
 
 
 def test_real_demos_run_on_openvino(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
