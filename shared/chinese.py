@@ -1,0 +1,31 @@
+"""Chinese text helpers for demos: Han characters, runs of them, and refusing text that is not Chinese."""
+
+from __future__ import annotations
+
+import re
+
+from gallery.errors import InputError
+
+# CJK Unified Ideographs, Extension A and the compatibility block: the characters Chinese text is written in.
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def han_share(text: str) -> float:
+    """Return the share of letters in text that are Han characters (0.0 when there are no letters)."""
+    letters = _LETTER.findall(text)
+    if not letters:
+        return 0.0
+    return sum(1 for ch in letters if HAN.match(ch)) / len(letters)
+
+
+def require_chinese(text: str, field: str, min_share: float = 0.5) -> None:
+    """Raise InputError when fewer than `min_share` of the letters are Chinese characters."""
+    if not HAN.search(text):
+        raise InputError(
+            "has no Chinese characters; this demo reads Chinese only (此演示只能理解中文，请输入汉字)", field)
+    if han_share(text) < min_share:
+        raise InputError(
+            "is mostly not Chinese; this demo reads Chinese only, please write in Chinese "
+            "(此演示只能理解中文，请用中文输入)", field)
