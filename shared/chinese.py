@@ -9,15 +9,17 @@ from gallery.errors import InputError
 # CJK Unified Ideographs, Extension A and the compatibility block: the characters Chinese text is written in.
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_LETTER = re.compile(r"[^\W\d_]")
+# A Han character, or a run of other letters: a Latin word counts once, as a Chinese word of one or two characters
+# does roughly, so "我有 3 个 iPhone" is mostly Chinese.
+_UNIT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|(?:(?![\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])[^\W\d_])+")
 
 
 def han_share(text: str) -> float:
-    """Return the share of letters in text that are Han characters (0.0 when there are no letters)."""
-    letters = _LETTER.findall(text)
-    if not letters:
+    """Return the share of Han characters among the text's Han characters and other words (0.0 when none)."""
+    units = _UNIT.findall(text)
+    if not units:
         return 0.0
-    return sum(1 for ch in letters if HAN.match(ch)) / len(letters)
+    return sum(1 for unit in units if HAN.match(unit)) / len(units)
 
 
 def require_chinese(text: str, field: str, min_share: float = 0.5) -> None:
