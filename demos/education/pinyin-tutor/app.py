@@ -63,9 +63,9 @@ def unsure_markdown(result: dict[str, Any], lang: str = "en") -> str:
         else:
             lines.append(f"- {item['char']} ({where}): read as **{best['pinyin']}** ({_percent(best['probability'])}), "
                          f"or {alternatives}; {why}")
-    lines.append("请根据词语在词典中核对这些字的读音。" if zh else
-                 "Check these readings in a dictionary, by the word each character is in.")
-    return "\n".join(lines)
+    advice = ("请根据词语在词典中核对这些字的读音。" if zh else
+              "Check these readings in a dictionary, by the word each character is in.")
+    return "\n".join(lines) + "\n\n" + advice
 
 
 def character_rows(result: dict[str, Any], lang: str = "en") -> list[list[Any]]:
