@@ -1,4 +1,4 @@
-"""Chinese text helpers for demos: Han characters, runs of them, and refusing text that is not Chinese."""
+"""Chinese text helpers for demos: what counts as a Han character, and refusing text that is not Chinese."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import re
 
 from gallery.errors import InputError
 
-# CJK Unified Ideographs, Extension A and the compatibility block: the characters Chinese text is written in.
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# CJK Unified Ideographs (the main block, extensions A to H), the compatibility blocks and 〇 (líng, zero): the
+# characters Chinese text is written in.
+_HAN_RANGES = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f\U0002f800-\U0002fa1f"
+HAN = re.compile(f"[{_HAN_RANGES}]")
 # A Han character, or a run of other letters: a Latin word counts once, as a Chinese word of one or two characters
 # does roughly, so "我有 3 个 iPhone" is mostly Chinese.
-_UNIT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|(?:(?![\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])[^\W\d_])+")
+_UNIT = re.compile(f"[{_HAN_RANGES}]|(?:(?![{_HAN_RANGES}])[^\\W\\d_])+")
 
 
 def han_share(text: str) -> float:
@@ -23,7 +24,7 @@ def han_share(text: str) -> float:
 
 
 def require_chinese(text: str, field: str, min_share: float = 0.5) -> None:
-    """Raise InputError when fewer than `min_share` of the letters are Chinese characters."""
+    """Raise InputError when the text has no Han character, or fewer than `min_share` of its units are Han."""
     if not HAN.search(text):
         raise InputError(
             "has no Chinese characters; this demo reads Chinese only (此演示只能理解中文，请输入汉字)", field)

@@ -176,7 +176,8 @@ def pinyin_line(readings: list[Reading], marks: bool = True) -> str:
         if syllable is not None:
             tokens.append(syllable)
             glue = False
-        elif reading.char.isspace():
+        elif reading.char.isspace() or unicodedata.category(reading.char).startswith("C"):
+            # Spaces separate; control and format characters (zero-width, direction marks, NUL) are dropped.
             glue = False
         elif tokens and (glue or not reading.char.isalnum()):
             tokens[-1] += reading.char

@@ -145,3 +145,12 @@ def test_every_listed_polyphone_has_several_dictionary_readings(demo: Demo) -> N
     reader = demo[2].model("g2p")
     assert len(KNOWN_POLYPHONES) >= 60
     assert not [ch for ch in KNOWN_POLYPHONES if len(reader.readings(ch)) < 2]
+
+
+def test_invisible_characters_are_dropped_and_rare_characters_are_flagged(demo: Demo) -> None:
+    result = run(demo, text="\ufeff你\u200b好\u202e\x07")
+    assert result["pinyin"] == "nǐ hǎo"
+    rare = run(demo, text="𠀀你好")  # an Extension B character: Chinese, but not in g2pM's dictionary
+    first = rare["characters"][0]
+    assert first["char"] == "𠀀" and first["unsure"] and first["reason"] == "unknown-character"
+    assert rare["pinyin"] == "? nǐ hǎo"
