@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gallery.runtime import hardware
 from gallery.runtime import quantize as q
 from gallery.runtime.models import CustomModel, Guarded
 from gallery.runtime.spec import ModelSpec
-from gallery.runtime.tasks import TaskHandler, providers_for, real_backend
+from gallery.runtime.tasks import TaskHandler
+
+if TYPE_CHECKING:
+    from gallery.runtime.backends import Sessions
 
 logger = logging.getLogger(__name__)
 
@@ -41,19 +43,6 @@ class SpeechModel(CustomModel):
         self.backend = backend
         self.engine = recognizer.engine
         self.check_kwargs: dict[str, Any] = {}  # language / task for multilingual models, from the spec options
-
-
-def session_options() -> Any:
-    """Return ORT session options for Whisper: worker threads that sleep between runs instead of spinning.
-
-    Decoding alternates short ORT runs (one token) with numpy work on the logits; spinning ORT threads
-    starve that work on a small CPU (it took 3 times longer on 2 cores). Numerics are unchanged.
-    """
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return hardware.apply_ort_threads(options)
 
 
 def _check_kwargs(spec: ModelSpec) -> dict[str, Any]:
@@ -85,6 +74,9 @@ class SpeechHandler(TaskHandler):
     # 3: one merged decoder instead of decoder + decoder-with-past.
     export_layout = 3
     merge_decoders = True
+    # Decoding alternates short runs (one token) with numpy work on the logits: spinning runtime threads starve
+    # that work on a small CPU (it took 3 times longer on 2 cores). Numerics are unchanged.
+    sleeping_threads = True
     export_extras = ("fast_tokenizer", "mel_filters")
     int8_recipe = q.BLOCKWISE_RECIPE
     # The decoder runs once per token and is bound by reading its weights; the encoder runs once per
@@ -95,21 +87,14 @@ class SpeechHandler(TaskHandler):
         """Quantize the merged decoder's weights to int8 in blocks; the encoder stays fp32."""
         return {"op": "quantize-blockwise", "files": list(self.int8_files)}
 
-    def load(self, folder: Path, spec: ModelSpec, backend: str, variant: str, meta: dict[str, Any]) -> Guarded:
-        """Load the exported encoder/decoder sessions with ONNX Runtime (no torch, no transformers)."""
+    def serve(self, folder: Path, sessions: Sessions, spec: ModelSpec, meta: dict[str, Any],
+              variant: str) -> Guarded:
+        """Open the encoder and decoder graphs with the backend's sessions (no torch, no transformers)."""
         from gallery.runtime.whisper_onnx import OnnxWhisper
 
-        engine = OnnxWhisper.on_onnxruntime(folder, providers_for(backend), session_options())
-        return _speech_model(engine, spec, real_backend(engine.providers), variant)
-
-    def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any], variant: str = "fp32") -> Guarded:
-        """Load the IR with OpenVINO into the same torch-free engine as on ONNX Runtime."""
-        from gallery.runtime import openvino
-        from gallery.runtime.whisper_onnx import OnnxWhisper
-
-        engine = OnnxWhisper.on_openvino(folder)
-        concurrency = spec.model_copy(update={"max_concurrency": openvino.MODEL_CONCURRENCY})
-        return _speech_model(engine, concurrency, openvino.BACKEND, variant)
+        engine = OnnxWhisper.open(folder, sessions.open)
+        concurrency = spec.model_copy(update={"max_concurrency": sessions.concurrency(spec)})
+        return _speech_model(engine, concurrency, sessions.label(engine.providers), variant)
 
     def load_torch(self, src: Path, spec: ModelSpec) -> Guarded:
         """Load WhisperForConditionalGeneration (PyTorch eager, fp32) with transformers' generate: the baseline."""

@@ -10,6 +10,8 @@ spec.Backend when manifests may ask for it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,19 @@ if TYPE_CHECKING:
     from gallery.runtime.models import Guarded, OnnxModel
     from gallery.runtime.spec import ModelSpec
     from gallery.runtime.tasks import TaskHandler
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """How a backend opens a handler's graphs; a handler builds its engine with this and knows no backend."""
+
+    open: Callable[[Path], Any]  # a graph's `.onnx` path -> a session with ONNX Runtime's methods
+    label: Callable[[list[str]], str]  # the backend a session really runs on, from its provider list
+    max_concurrency: int | None = None  # the backend's cap on calls at once (None: the spec's)
+
+    def concurrency(self, spec: ModelSpec) -> int:
+        """Return how many calls may use the model at once on this backend."""
+        return min(spec.max_concurrency, self.max_concurrency or spec.max_concurrency)
 
 
 class RuntimeBackend:
@@ -45,10 +60,16 @@ class RuntimeBackend:
         """Return the exporter job that writes the int8 variant of an fp32 export under `dst`."""
         raise NotImplementedError(f"{self.name} has no int8 variant")
 
+    folder = ""  # where its graphs are inside an export entry
+
+    def sessions(self, handler: TaskHandler) -> Sessions:
+        """Return how this backend opens the handler's graphs."""
+        raise NotImplementedError(f"{self.name} opens no exported graph")
+
     def load(self, handler: TaskHandler, entry: Path, spec: ModelSpec, meta: dict[str, Any],
              variant: str) -> Guarded:
         """Load one variant of an export into the handler's engine."""
-        raise NotImplementedError(f"{self.name} loads no export")
+        return handler.serve(entry / self.folder, self.sessions(handler), spec, meta, variant)
 
     def load_source(self, handler: TaskHandler, src: Path, spec: ModelSpec) -> Guarded:
         """Load the source model as it is (backends that do not export)."""
@@ -64,9 +85,29 @@ class RuntimeBackend:
 class OnnxRuntimeBackend(RuntimeBackend):
     """ONNX Runtime: Optimum's ONNX export in `onnx/`; int8 by the CPU's own quantization config."""
 
+    folder = "onnx"
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.int8 = name == "onnxruntime-cpu"  # int8 kernels pay on CPU; a GPU runs fp32
+
+    def sessions(self, handler: TaskHandler) -> Sessions:
+        """Open graphs with this backend's providers and the gallery's thread settings."""
+        import onnxruntime as ort
+
+        from gallery.runtime import hardware
+        from gallery.runtime.tasks import providers_for, real_backend
+
+        providers = providers_for(self.name)
+
+        def open_graph(path: Path) -> Any:
+            options = ort.SessionOptions()
+            if handler.sleeping_threads:
+                # Short runs between numpy work (a decoding loop): spinning threads would starve that work.
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            return ort.InferenceSession(str(path), hardware.apply_ort_threads(options), providers=providers)
+
+        return Sessions(open_graph, real_backend)
 
     def export_job(self, handler: TaskHandler, dst: Path) -> dict[str, Any]:
         """Export with Optimum into `dst/onnx` (decoders merged where the task asks)."""
@@ -80,11 +121,6 @@ class OnnxRuntimeBackend(RuntimeBackend):
         """Quantize the task's graphs as its handler says (dynamic int8, or blockwise for Whisper's decoder)."""
         return {**handler.int8_job(config), "src": fp32_entry / "onnx", "dst": dst / "onnx"}
 
-    def load(self, handler: TaskHandler, entry: Path, spec: ModelSpec, meta: dict[str, Any],
-             variant: str) -> Guarded:
-        """Open the `onnx/` graphs with ONNX Runtime under the handler's engine."""
-        return handler.load(entry / "onnx", spec, self.name, variant, meta)
-
     def open_onnx(self, path: Path, max_concurrency: int) -> OnnxModel:
         """Open an ONNX file with this backend's execution providers."""
         from gallery.runtime.tasks import onnx_model
@@ -96,11 +132,19 @@ class OpenVINOBackend(RuntimeBackend):
     """OpenVINO: the export converted to IR in `ov/`; int8 by NNCF weight compression."""
 
     int8 = True
+    folder = "ov"
 
     def __init__(self) -> None:
         from gallery.runtime.openvino import BACKEND
 
         self.name = BACKEND
+
+    def sessions(self, handler: TaskHandler) -> Sessions:
+        """Compile the IR beside each graph's name; one call at a time (the LATENCY hint uses every core)."""
+        from gallery.runtime import openvino
+
+        return Sessions(lambda path: openvino.OpenVINOSession(Path(path).with_suffix(".xml")),
+                        lambda providers: self.name, openvino.MODEL_CONCURRENCY)
 
     def export_area(self, handler: TaskHandler) -> str:
         """Keep IR exports apart from ONNX ones of the same class."""
@@ -117,11 +161,6 @@ class OpenVINOBackend(RuntimeBackend):
     def int8_job(self, handler: TaskHandler, config: str, fp32_entry: Path, dst: Path) -> dict[str, Any]:
         """Compress the IR's weights to int8 with NNCF."""
         return {"op": "compress-openvino", "src": fp32_entry / "ov", "dst": dst / "ov"}
-
-    def load(self, handler: TaskHandler, entry: Path, spec: ModelSpec, meta: dict[str, Any],
-             variant: str) -> Guarded:
-        """Compile the `ov/` IR with OpenVINO under the handler's engine."""
-        return handler.load_openvino(entry / "ov", spec, meta, variant)
 
     def open_onnx(self, path: Path, max_concurrency: int) -> OnnxModel:
         """Compile an ONNX file with OpenVINO (it reads ONNX itself)."""

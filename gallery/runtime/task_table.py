@@ -26,15 +26,15 @@ class TaskEntry:
 
 
 TASKS: dict[str, TaskEntry] = {
-    "feature-extraction": TaskEntry("gallery.runtime.tasks:EmbeddingHandler", "text", EmbeddingOptions),
-    "text-classification": TaskEntry("gallery.runtime.tasks:LogitsHandler", "text", ExportOptions),
-    "token-classification": TaskEntry("gallery.runtime.tasks:LogitsHandler", "text", ExportOptions),
-    "question-answering": TaskEntry("gallery.runtime.tasks:LogitsHandler", "text", ExportOptions),
-    "text2text-generation": TaskEntry("gallery.runtime.tasks:Seq2SeqHandler", "text", ExportOptions),
-    "translation": TaskEntry("gallery.runtime.tasks:Seq2SeqHandler", "text", ExportOptions),
-    "summarization": TaskEntry("gallery.runtime.tasks:Seq2SeqHandler", "text", ExportOptions),
+    "feature-extraction": TaskEntry("gallery.runtime.embedding_task:EmbeddingHandler", "text", EmbeddingOptions),
+    "text-classification": TaskEntry("gallery.runtime.logits_task:LogitsHandler", "text", ExportOptions),
+    "token-classification": TaskEntry("gallery.runtime.logits_task:LogitsHandler", "text", ExportOptions),
+    "question-answering": TaskEntry("gallery.runtime.logits_task:LogitsHandler", "text", ExportOptions),
+    "text2text-generation": TaskEntry("gallery.runtime.seq2seq_task:Seq2SeqHandler", "text", ExportOptions),
+    "translation": TaskEntry("gallery.runtime.seq2seq_task:Seq2SeqHandler", "text", ExportOptions),
+    "summarization": TaskEntry("gallery.runtime.seq2seq_task:Seq2SeqHandler", "text", ExportOptions),
     "automatic-speech-recognition": TaskEntry("gallery.runtime.asr:SpeechHandler", "audio", SpeechOptions),
-    "image-classification": TaskEntry("gallery.runtime.tasks:ImageHandler", "image", ExportOptions),
+    "image-classification": TaskEntry("gallery.runtime.image_task:ImageHandler", "image", ExportOptions),
     "onnx": TaskEntry("gallery.runtime.onnx_file:OnnxFileHandler", "tensor", OnnxFileOptions),
     "torch-module": TaskEntry("gallery.runtime.torchmodule:TorchModuleHandler", "tensor", TorchModuleOptions),
     "custom": TaskEntry("gallery.runtime.custom:CustomHandler", "tensor", FactoryOptions),

@@ -1,19 +1,26 @@
-"""Per-task export, load and int8 check: how each kind of model becomes an ONNX folder and a loaded object."""
+"""The base of the task handlers, and opening one ONNX file on a backend.
+
+A handler holds the facts of one task: what the exporter is asked for, the engine built over the exported
+graphs (with whatever sessions the backend opens: gallery.runtime.backends), the PyTorch baseline and the int8
+check. One handler per file (embedding_task.py, logits_task.py, seq2seq_task.py, image_task.py, asr.py,
+onnx_file.py, torchmodule.py, custom.py), each named in the task table (task_table.py).
+"""
 
 from __future__ import annotations
 
 import importlib
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
 
 from gallery.runtime import hardware
 from gallery.runtime import quantize as q
-from gallery.runtime.models import (Guarded, OnnxModel, PipelineModel, TaskModel, TextEmbedder,
-                                    TorchTextEmbedder)
+from gallery.runtime.models import Guarded, OnnxModel, PipelineModel, TaskModel
 from gallery.runtime.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from gallery.runtime.backends import Sessions
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +69,7 @@ class TaskHandler:
     """
 
     builds_itself = False  # exported through Optimum by the Builder (see build.BuildingHandler for the others)
+    sleeping_threads = False  # whether its runs alternate with numpy work, so runtime threads should not spin
     ort_class: str = ""
     auto_quantize = True  # whether `quantize: auto` tries int8 on CPU
     export_layout = 1  # bump when the export starts writing different files: it is part of the cache key
@@ -76,20 +84,12 @@ class TaskHandler:
         """Return the exporter job that writes the int8 variant (dynamic int8 MatMuls, config matched to the CPU)."""
         return {"op": "quantize-dynamic", "config": config_name}
 
-    def load(self, folder: Path, spec: ModelSpec, backend: str, variant: str, meta: dict[str, Any]) -> Guarded:
-        """Load an exported ONNX folder on ONNX Runtime into the task's engine."""
-        providers = providers_for(backend)
-        engine = self.engine(folder, lambda path: _session(path, providers), spec)
-        return TaskModel(engine, task=self.task, max_concurrency=spec.max_concurrency,
-                         backend=real_backend(engine.providers), variant=variant)
-
-    def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any], variant: str = "fp32") -> Guarded:
-        """Load an OpenVINO IR folder into the same engine as on ONNX Runtime."""
-        from gallery.runtime import openvino
-
-        engine = self.engine(folder, lambda path: openvino.OpenVINOSession(path.with_suffix(".xml")), spec)
-        return TaskModel(engine, task=self.task, max_concurrency=openvino.MODEL_CONCURRENCY,
-                         backend=openvino.BACKEND, variant=variant)
+    def serve(self, folder: Path, sessions: Sessions, spec: ModelSpec, meta: dict[str, Any],
+              variant: str) -> Guarded:
+        """Build the task's engine over an exported folder with the backend's sessions."""
+        engine = self.engine(folder, sessions.open, spec)
+        return TaskModel(engine, task=self.task, max_concurrency=sessions.concurrency(spec),
+                         backend=sessions.label(engine.providers), variant=variant)
 
     def engine(self, folder: Path, session: Callable[[Path], Any], spec: ModelSpec) -> Any:
         """Return the task's torch-free engine over an export folder, opening graphs with `session(path)`."""
@@ -126,143 +126,6 @@ def _processor_kwargs(folder: Path, task: str) -> dict[str, Any]:
     from transformers import AutoImageProcessor
 
     return {"image_processor": AutoImageProcessor.from_pretrained(str(folder))}
-
-
-class EmbeddingHandler(TaskHandler):
-    """feature-extraction: ONNX Runtime session + `tokenizers` at run time (no torch, no optimum import)."""
-
-    ort_class = "ORTModelForFeatureExtraction"
-    export_extras = ("fast_tokenizer", "sentence_max_length")
-
-    def load_openvino(self, folder: Path, spec: ModelSpec, meta: dict[str, Any], variant: str = "fp32") -> Guarded:
-        """Compile model.xml with OpenVINO; tokenize with `tokenizers` (no torch, as on ONNX Runtime)."""
-        from gallery.runtime.openvino import BACKEND, OpenVINOSession
-
-        session = OpenVINOSession(folder / "model.xml")
-        return self._embedder(session, folder, spec, meta, BACKEND, variant)
-
-    def _embedder(self, session: Any, folder: Path, spec: ModelSpec, meta: dict[str, Any], backend: str,
-                  variant: str) -> TextEmbedder:
-        """Wrap a session (ONNX Runtime or OpenVINO) and the folder's tokenizer.json as a TextEmbedder."""
-        from tokenizers import Tokenizer
-
-        return TextEmbedder(session, Tokenizer.from_file(str(folder / "tokenizer.json")),
-                            batch=spec.typed_options().batch, batch_wait_ms=spec.typed_options().batch_wait_ms,
-                            backend=backend, variant=variant, **self._options(spec, int(meta.get("max_length", 256))))
-
-    def _options(self, spec: ModelSpec, default_max: int) -> dict[str, Any]:
-        opts = spec.typed_options()  # EmbeddingOptions
-        return {
-            "pooling": opts.pooling,
-            "normalize": opts.normalize,
-            "max_length": opts.max_length or default_max,
-            "batch_size": opts.batch_size,
-            "max_concurrency": spec.max_concurrency,
-        }
-
-    def load(self, folder: Path, spec: ModelSpec, backend: str, variant: str, meta: dict[str, Any]) -> Guarded:
-        """Load model.onnx with onnxruntime and tokenizer.json with `tokenizers`."""
-        session = _session(folder / "model.onnx", providers_for(backend))
-        return self._embedder(session, folder, spec, meta, real_backend(session.get_providers()), variant)
-
-    def load_torch(self, src: Path, spec: ModelSpec) -> Guarded:
-        """Load AutoModel + AutoTokenizer with the same pooling (the baseline)."""
-        from transformers import AutoModel, AutoTokenizer
-
-        model = AutoModel.from_pretrained(str(src)).eval()
-        from gallery.runtime.exporter.steps import sentence_max_length
-
-        opts = self._options(spec, sentence_max_length(src))
-        opts.pop("max_concurrency")
-        return TorchTextEmbedder(model, AutoTokenizer.from_pretrained(str(src)), max_concurrency=spec.max_concurrency,
-                                 **opts)
-
-    def check(self, fp32: Any, int8: Any, calibration: list[Any]) -> dict[str, Any]:
-        """Cosine of int8 vs fp32 embeddings on every calibration text."""
-        return q.embedding_check(fp32.embed(calibration), int8.embed(calibration))
-
-
-class LogitsHandler(TaskHandler):
-    """text-/token-classification and question-answering: arg-max of the raw logits must not move under int8."""
-
-    ENGINES = {"text-classification": ("ORTModelForSequenceClassification", "TextClassifier"),
-               "token-classification": ("ORTModelForTokenClassification", "TokenClassifier"),
-               "question-answering": ("ORTModelForQuestionAnswering", "QuestionAnswerer")}
-
-    def __init__(self, task: str) -> None:
-        super().__init__(task)
-        self.ort_class, self.engine_class = self.ENGINES[task]
-
-    def engine(self, folder: Path, session: Callable[[Path], Any], spec: ModelSpec) -> Any:
-        """Return the text engine of the task (text_engines), which answers like the transformers pipeline."""
-        from gallery.runtime import text_engines
-
-        return getattr(text_engines, self.engine_class)(folder, session)
-
-    def load_torch(self, src: Path, spec: ModelSpec) -> Guarded:
-        """Load the baseline: the transformers pipeline, or (question answering, which transformers 5 dropped)
-        the PyTorch model under the engine's own pre- and post-processing."""
-        if self.task != "question-answering":
-            return super().load_torch(src, spec)
-        from gallery.runtime.torch_baselines import question_answerer
-
-        return TaskModel(question_answerer(src), task=self.task, max_concurrency=spec.max_concurrency,
-                         backend="torch-cpu", variant="fp32")
-
-    def check(self, fp32: Any, int8: Any, calibration: list[Any]) -> dict[str, Any]:
-        """Compare arg-max per example (or per token / per span position) on the calibration texts."""
-        ref, cand = [], []
-        for text in calibration:
-            a, b = fp32.logits(text), int8.logits(text)  # question answering: the text as question and context
-            ref += [np.asarray(a[k]) for k in sorted(a)]
-            cand += [np.asarray(b[k]) for k in sorted(a)]
-        return q.top1_check(ref, cand)
-
-
-class Seq2SeqHandler(TaskHandler):
-    """text2text-generation / translation / summarization: greedy output tokens unchanged (or WER <= 1 point)."""
-
-    ort_class = "ORTModelForSeq2SeqLM"
-    merge_decoders = True  # one decoder graph holding the weights once (OpenVINO keeps the two: SplitDecoder)
-
-    def engine(self, folder: Path, session: Callable[[Path], Any], spec: ModelSpec) -> Any:
-        """Return the greedy encoder-decoder engine (seq2seq_onnx) for this task's output key and prefix."""
-        from gallery.runtime.seq2seq_onnx import OnnxSeq2Seq
-
-        return OnnxSeq2Seq(folder, session, self.task)
-
-    def load_torch(self, src: Path, spec: ModelSpec) -> Guarded:
-        """Load the baseline: transformers' greedy `generate` in PyTorch (transformers 5 has no such pipeline)."""
-        from gallery.runtime.torch_baselines import TorchSeq2Seq
-
-        return TaskModel(TorchSeq2Seq(src, self.task), task=self.task, max_concurrency=spec.max_concurrency,
-                         backend="torch-cpu", variant="fp32")
-
-    def check(self, fp32: Any, int8: Any, calibration: list[Any]) -> dict[str, Any]:
-        """Compare greedy generations token by token."""
-        ref = [fp32.generate_ids(text, max_new_tokens=32) for text in calibration]
-        cand = [int8.generate_ids(text, max_new_tokens=32) for text in calibration]
-        return q.sequence_check(ref, cand)
-
-
-class ImageHandler(TaskHandler):
-    """image-classification: top-1 class unchanged on the demo's example images."""
-
-    ort_class = "ORTModelForImageClassification"
-    auto_quantize = False  # convolutional backbones gain little from dynamic int8; ask with `dynamic-int8`
-    export_extras = ()  # an image model has no tokenizer; its preprocessor_config.json comes with the export
-
-    def engine(self, folder: Path, session: Callable[[Path], Any], spec: ModelSpec) -> Any:
-        """Return the image classifier engine (image_engine): PIL preprocessing as the model's processor does."""
-        from gallery.runtime.image_engine import ImageClassifier
-
-        return ImageClassifier(folder, session)
-
-    def check(self, fp32: Any, int8: Any, calibration: list[Any]) -> dict[str, Any]:
-        """Compare arg-max class per image."""
-        ref = [np.asarray(fp32.image_logits(path)) for path in calibration]
-        cand = [np.asarray(int8.image_logits(path)) for path in calibration]
-        return q.top1_check(ref, cand)
 
 
 def handler_for(task: str) -> TaskHandler:

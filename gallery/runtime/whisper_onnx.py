@@ -218,6 +218,25 @@ class OnnxWhisper:
     """
 
     @classmethod
+    def open(cls, folder: Path, session: Any) -> OnnxWhisper:
+        """Open an export with a backend's session factory: its merged decoder, or (OpenVINO IR) its two decoders."""
+        from gallery.runtime.engine_base import graph_path
+
+        folder = Path(folder)
+        require_files(folder, ("tokenizer.json", MEL_FILTERS))
+        stems = ("encoder_model", "decoder_model_merged", "decoder_model", "decoder_with_past_model")
+        encoder, merged, first, with_past = (graph_path(folder, stem) for stem in stems)
+        if encoder is None or merged is None and (first is None or with_past is None):
+            raise FileNotFoundError(f"{folder}: the Whisper export has no {ENCODER} and {DECODER} (export it again)")
+        if merged is not None:
+            return cls(folder, session(encoder), session(merged))
+        # OpenVINO's CPU plug-in refuses the merged decoder's `If`: its IR keeps the two graphs.
+        from gallery.runtime.openvino import SplitDecoder
+
+        assert first is not None and with_past is not None
+        return cls(folder, session(encoder), SplitDecoder(session(first), session(with_past)))
+
+    @classmethod
     def on_onnxruntime(cls, folder: Path, providers: list[str], session_options: Any = None) -> OnnxWhisper:
         """Open an ONNX export (encoder + merged decoder) with ONNX Runtime."""
         import onnxruntime as ort
@@ -226,17 +245,6 @@ class OnnxWhisper:
         require_files(folder, (ENCODER, DECODER, "tokenizer.json", MEL_FILTERS))
         return cls(folder, ort.InferenceSession(str(folder / ENCODER), session_options, providers=providers),
                    ort.InferenceSession(str(folder / DECODER), session_options, providers=providers))
-
-    @classmethod
-    def on_openvino(cls, folder: Path) -> OnnxWhisper:
-        """Open an OpenVINO IR export (encoder, first-step and with-past decoders) with OpenVINO."""
-        from gallery.runtime.openvino import OpenVINOSession, SplitDecoder
-
-        folder = Path(folder)
-        names = ("encoder_model.xml", "decoder_model.xml", "decoder_with_past_model.xml")
-        require_files(folder, (*names, "tokenizer.json", MEL_FILTERS))
-        encoder, first, with_past = (OpenVINOSession(folder / name) for name in names)
-        return cls(folder, encoder, SplitDecoder(first, with_past))
 
     def __init__(self, folder: Path, encoder: Any, decoder: Any) -> None:
         import onnxruntime as ort

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from gallery.discovery import discover
 from gallery.service import DemoStatus, GalleryService
 from gallery.ui.cards import card_html, home_html
 from gallery.ui.layout import build_gallery
