@@ -54,11 +54,11 @@ class RuntimeBackend:
         """Load the source model as it is (backends that do not export)."""
         raise NotImplementedError(f"{self.name} runs exports only")
 
-    def open_onnx(self, path: Path, max_concurrency: int) -> OnnxModel:
-        """Return one shipped or exported ONNX file as an OnnxModel on this backend."""
+    def open_onnx(self, path: Path, max_concurrency: int, custom_ops: str | None = None) -> OnnxModel:
+        """Return one shipped or exported ONNX file as an OnnxModel on this backend (`custom_ops`: its op library)."""
         from gallery.runtime.tasks import onnx_model
 
-        return onnx_model(path, "onnxruntime-cpu", max_concurrency)
+        return onnx_model(path, "onnxruntime-cpu", max_concurrency, custom_ops)
 
 
 class OnnxRuntimeBackend(RuntimeBackend):
@@ -85,11 +85,11 @@ class OnnxRuntimeBackend(RuntimeBackend):
         """Open the `onnx/` graphs with ONNX Runtime under the handler's engine."""
         return handler.load(entry / "onnx", spec, self.name, variant, meta)
 
-    def open_onnx(self, path: Path, max_concurrency: int) -> OnnxModel:
+    def open_onnx(self, path: Path, max_concurrency: int, custom_ops: str | None = None) -> OnnxModel:
         """Open an ONNX file with this backend's execution providers."""
         from gallery.runtime.tasks import onnx_model
 
-        return onnx_model(path, self.name, max_concurrency)
+        return onnx_model(path, self.name, max_concurrency, custom_ops)
 
 
 class OpenVINOBackend(RuntimeBackend):
@@ -123,11 +123,11 @@ class OpenVINOBackend(RuntimeBackend):
         """Compile the `ov/` IR with OpenVINO under the handler's engine."""
         return handler.load_openvino(entry / "ov", spec, meta, variant)
 
-    def open_onnx(self, path: Path, max_concurrency: int) -> OnnxModel:
+    def open_onnx(self, path: Path, max_concurrency: int, custom_ops: str | None = None) -> OnnxModel:
         """Compile an ONNX file with OpenVINO (it reads ONNX itself)."""
         from gallery.runtime.tasks import onnx_model
 
-        return onnx_model(path, self.name, max_concurrency)
+        return onnx_model(path, self.name, max_concurrency, custom_ops)
 
 
 class TorchBackend(RuntimeBackend):
