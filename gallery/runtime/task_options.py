@@ -45,6 +45,9 @@ class OnnxFileOptions(_Options):
     """onnx: a shipped ONNX file, run as it is."""
 
     file: str = Field("model.onnx", min_length=1, description="the file inside the source folder")
+    custom_ops: Literal["onnxruntime-extensions"] | None = Field(
+        None, description="the library of custom operators the graph needs (e.g. a tokenizer inside it), registered "
+                          "in the session; such a model runs on ONNX Runtime only, never OpenVINO")
 
 
 class TorchModuleOptions(_Options):

@@ -43,20 +43,31 @@ def real_backend(providers: list[str]) -> str:
     return PROVIDER_BACKENDS.get(providers[0], providers[0]) if providers else "onnxruntime-cpu"
 
 
-def _session(path: Path, providers: list[str]) -> Any:
+def _session(path: Path, providers: list[str], custom_ops: str | None = None) -> Any:
     import onnxruntime as ort
 
-    return ort.InferenceSession(str(path), hardware.apply_ort_threads(ort.SessionOptions()), providers=providers)
+    options = hardware.apply_ort_threads(ort.SessionOptions())
+    if custom_ops:
+        from gallery.runtime.custom_ops import library_path
+
+        options.register_custom_ops_library(library_path(custom_ops))
+    return ort.InferenceSession(str(path), options, providers=providers)
 
 
-def onnx_model(path: Path, backend: str, max_concurrency: int) -> OnnxModel:
-    """Return an ONNX file as an OnnxModel on ONNX Runtime, or on OpenVINO (which reads ONNX files itself)."""
+def onnx_model(path: Path, backend: str, max_concurrency: int, custom_ops: str | None = None) -> OnnxModel:
+    """Return an ONNX file as an OnnxModel on ONNX Runtime, or on OpenVINO (which reads ONNX files itself).
+
+    `custom_ops` names the operator library the graph needs (task_options.OnnxFileOptions.custom_ops).
+    """
     from gallery.runtime import openvino
 
     if backend == openvino.BACKEND:
+        if custom_ops:
+            # The registry never plans OpenVINO for such a model (registry.backend_for); say so if a caller does.
+            raise ValueError(f"{path.name} needs the custom operators of {custom_ops}, which OpenVINO cannot run")
         return OnnxModel(openvino.OpenVINOSession(path), path=path, max_concurrency=max_concurrency,
                          backend=openvino.BACKEND)
-    session = _session(path, providers_for(backend))
+    session = _session(path, providers_for(backend), custom_ops)
     return OnnxModel(session, path=path, max_concurrency=max_concurrency,
                      backend=real_backend(session.get_providers()))
 
@@ -79,6 +90,14 @@ class TaskHandler:
 
     def __init__(self, task: str) -> None:
         self.task = task
+
+    def missing(self, spec: ModelSpec) -> str | None:
+        """Return what this machine lacks to run the spec besides its source (None: nothing)."""
+        return None
+
+    def openvino_refusal(self, spec: ModelSpec) -> str | None:
+        """Return why the spec cannot run on OpenVINO (None: it can)."""
+        return None
 
     def int8_job(self, config_name: str) -> dict[str, Any]:
         """Return the exporter job that writes the int8 variant (dynamic int8 MatMuls, config matched to the CPU)."""

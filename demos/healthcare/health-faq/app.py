@@ -1,4 +1,4 @@
-"""Health FAQ search: find the curated public-health answers closest in meaning to a question."""
+"""Health FAQ search: find the curated public-health answers closest in meaning to a question, in English or Chinese."""
 
 from __future__ import annotations
 
@@ -11,39 +11,61 @@ import numpy as np
 import yaml
 
 from gallery.context import DemoContext
+from gallery.errors import InputError
+from shared.chinese import han_share
 from shared.fewshot import embed_texts
-from shared.text import require_english
+from shared.multilingual import GraphTokenizedEncoder
+from shared.text import cjk_share
 
 logger = logging.getLogger(__name__)
 
 FAQ_FILE = "faq.yaml"
-# Below this cosine similarity the best entry is only loosely related; the UI says so.
-# (Measured: paraphrased questions score >= 0.5 on their entry, unrelated questions <= 0.4.)
-CLOSE_MATCH = 0.45
+# The encoder of each question language, chosen on heldout.csv (README.md, "Accuracy"): MiniLM reads English best,
+# and USE-multilingual reads Chinese, which MiniLM cannot.
+ENCODERS = {"en": "encoder", "zh": "encoder_zh"}
+# Which texts of an entry each language's index holds. Chinese questions are matched with USE against the English
+# question and answer and the Chinese answer: adding the short Chinese questions lowered held-out accuracy.
+VIEWS = {"en": ("question", "answer"), "zh": ("question", "answer", "answer_zh")}
+# Below this cosine similarity the best entry is only loosely related; the UI says so. Measured per encoder:
+# MiniLM: paraphrases score >= 0.5 on their entry, unrelated questions <= 0.4; USE: 9 in 10 held-out Chinese
+# questions score >= 0.53 on their entry, unrelated Chinese questions (car oil, stocks, passports) <= 0.44.
+CLOSE_MATCH = {"en": 0.45, "zh": 0.45}
+OPTIONAL = {"question_zh", "answer_zh"}
 
 
 @dataclass(frozen=True)
 class FaqEntry:
-    """One curated question with its answer and the public body whose guidance it follows."""
+    """One curated question with its answer, their Chinese versions, and the public body whose guidance it follows."""
 
     question: str
     answer: str
     source: str
+    question_zh: str | None = None
+    answer_zh: str | None = None
+
+    def text(self, field: str) -> str:
+        """Return one of the entry's texts; a missing Chinese text falls back to the English one."""
+        value = getattr(self, field)
+        return value if value is not None else getattr(self, field.removesuffix("_zh"))
+
+    def shown(self, language: str) -> tuple[str, str]:
+        """Return the question and answer in the language asked in, where the FAQ has it."""
+        suffix = "_zh" if language == "zh" else ""
+        return self.text("question" + suffix), self.text("answer" + suffix)
 
 
 @dataclass(frozen=True)
 class FaqIndex:
-    """The FAQ entries and unit vectors of each entry's question and of its answer."""
+    """The FAQ entries and, per indexed text of an entry (question, answer ...), unit vectors of every entry."""
 
     entries: tuple[FaqEntry, ...]
-    questions: np.ndarray
-    answers: np.ndarray
+    views: np.ndarray  # (texts per entry, entries, dimensions)
 
     def scores(self, query: np.ndarray) -> np.ndarray:
-        """Return each entry's similarity: the better of question-to-question and question-to-answer."""
+        """Return each entry's similarity: the best over its indexed texts."""
         # A user may word the question like ours ("signs of a stroke") or describe what the answer
-        # describes ("his face is drooping"); taking the better of the two serves both.
-        return np.maximum(self.questions @ query, self.answers @ query)
+        # describes ("his face is drooping"); taking the best of the texts serves both.
+        return (self.views @ query).max(axis=0)
 
 
 def load_faq(path: Path) -> list[FaqEntry]:
@@ -53,47 +75,60 @@ def load_faq(path: Path) -> list[FaqEntry]:
         raise ValueError(f"{path}: must be a non-empty YAML list of entries")
     entries = []
     for number, item in enumerate(data, start=1):
-        if not isinstance(item, dict) or set(item) != {"question", "answer", "source"}:
-            raise ValueError(f"{path}: entry {number}: needs exactly `question`, `answer` and `source`")
+        if not isinstance(item, dict) or not {"question", "answer", "source"} <= set(item) <= {
+                "question", "answer", "source", *OPTIONAL}:
+            raise ValueError(f"{path}: entry {number}: needs `question`, `answer` and `source`, and may have "
+                             "`question_zh` and `answer_zh`")
         if not all(isinstance(item[k], str) and item[k].strip() for k in item):
-            raise ValueError(f"{path}: entry {number}: question, answer and source must be non-empty text")
-        entries.append(FaqEntry(item["question"].strip(), item["answer"].strip(), item["source"].strip()))
+            raise ValueError(f"{path}: entry {number}: every field must be non-empty text")
+        entries.append(FaqEntry(**{k: v.strip() for k, v in item.items()}))
     return entries
 
 
-def build_index(ctx: DemoContext) -> FaqIndex:
-    """Embed every FAQ question and answer once per process."""
+def question_language(question: str) -> str:
+    """Return `zh` for a question written mostly in Chinese characters, `en` for one in Latin letters."""
+    if han_share(question) >= 0.5:
+        return "zh"
+    if cjk_share(question) > 0.5:  # Japanese kana or Korean hangul: neither encoder was chosen for them
+        raise InputError("please ask in English or Chinese (请用中文或英文提问)", "question")
+    return "en"
+
+
+def encoder(ctx: DemoContext, language: str) -> Any:
+    """Return the embedder of a question language."""
+    model = ctx.model(ENCODERS[language])
+    return GraphTokenizedEncoder(model) if language == "zh" else model
+
+
+def build_index(ctx: DemoContext, language: str) -> FaqIndex:
+    """Embed the texts of every FAQ entry that the language's index holds, once per process."""
     entries = load_faq(ctx.path / FAQ_FILE)
-    encoder = ctx.model("encoder")
-    questions = embed_texts(encoder, [e.question for e in entries])
-    answers = embed_texts(encoder, [e.answer for e in entries])
-    logger.info("%s: indexed %d FAQ entries", ctx.id, len(entries))
-    return FaqIndex(tuple(entries), questions, answers)
+    embedder = encoder(ctx, language)
+    views = np.stack([embed_texts(embedder, [e.text(field) for e in entries]) for field in VIEWS[language]])
+    logger.info("%s: indexed %d FAQ entries for %s questions", ctx.id, len(entries), language)
+    return FaqIndex(tuple(entries), views)
 
 
 def predict(ctx: DemoContext, question: str, top_k: int = 3) -> dict[str, Any]:
-    """Return the top_k FAQ entries closest to the question, best first."""
+    """Return the top_k FAQ entries closest to the question, best first, in the question's language."""
     # The inputs arrive checked against demo.yaml: the question is not empty, top_k is within its bounds.
     question = question.strip()
-    require_english(question, "question")
-    index = ctx.resource("faq-index", lambda: build_index(ctx))
-    query = embed_texts(ctx.model("encoder"), [question])[0]
+    language = question_language(question)
+    index = ctx.resource(f"faq-index-{language}", lambda: build_index(ctx, language))
+    query = embed_texts(encoder(ctx, language), [question])[0]
     scores = index.scores(query)
     order = np.argsort(-scores, kind="stable")[:top_k]
-    matches = [
-        {
-            "question": index.entries[i].question,
-            "answer": index.entries[i].answer,
-            "source": index.entries[i].source,
-            "score": round(float(scores[i]), 4),
-        }
-        for i in order
-    ]
-    return {"matches": matches, "close_match": bool(matches and matches[0]["score"] >= CLOSE_MATCH)}
+    matches = []
+    for i in order:
+        shown_question, shown_answer = index.entries[i].shown(language)
+        matches.append({"question": shown_question, "answer": shown_answer, "source": index.entries[i].source,
+                        "score": round(float(scores[i]), 4)})
+    close = bool(matches and matches[0]["score"] >= CLOSE_MATCH[language])
+    return {"matches": matches, "close_match": close, "language": language}
 
 
 def present(result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
-    """Show the best answer as text and all matches as a table (the FAQ itself is in English)."""
+    """Show the best answer as text and all matches as a table (entries in the question's language)."""
     zh = lang == "zh"
     matches = result["matches"]
     best = matches[0]
