@@ -14,7 +14,7 @@ from gallery.runtime import cache, calibration, sources
 from gallery.runtime.exporter import client as exporter
 from gallery.runtime.backends import RuntimeBackend, backend_named
 from gallery.runtime.spec import ModelSpec
-from gallery.runtime.tasks import TaskHandler, handler_for
+from gallery.runtime.tasks import Handler, TaskHandler, handler_for
 
 logger = logging.getLogger(__name__)
 
@@ -33,21 +33,10 @@ class Built:
     notes: list[str] = field(default_factory=list)
 
 
-class BuildingHandler:
+class BuildingHandler(Handler):
     """A task whose model is not exported through Optimum: it builds (and caches) its model itself."""
 
     builds_itself = True
-
-    def __init__(self, task: str) -> None:
-        self.task = task
-
-    def missing(self, spec: ModelSpec) -> str | None:
-        """Return what this machine lacks to run the spec besides its source (None: nothing)."""
-        return None
-
-    def openvino_refusal(self, spec: ModelSpec) -> str | None:
-        """Return why the spec cannot run on OpenVINO (None: it can)."""
-        return None
 
     def build(self, builder: Builder, spec: ModelSpec, demo_dir: Path, backend: RuntimeBackend, demo_id: str,
               progress: Progress | None = None) -> Built:

@@ -72,21 +72,10 @@ def onnx_model(path: Path, backend: str, max_concurrency: int, custom_ops: str |
                      backend=real_backend(session.get_providers()))
 
 
-class TaskHandler:
-    """Base handler: the facts of one task's export, its serve-time engine, its baseline and its int8 check.
-
-    The export itself runs in the exporter environment (gallery.runtime.exporter): a handler says what to ask
-    for (Optimum class, decoder merging, extra files) and loads the result without Optimum or torch.
-    """
+class Handler:
+    """What the registry asks of every task's handler, whether Optimum exports its model or it builds it itself."""
 
     builds_itself = False  # exported through Optimum by the Builder (see build.BuildingHandler for the others)
-    sleeping_threads = False  # whether its runs alternate with numpy work, so runtime threads should not spin
-    ort_class: str = ""
-    auto_quantize = True  # whether `quantize: auto` tries int8 on CPU
-    export_layout = 1  # bump when the export starts writing different files: it is part of the cache key
-    int8_recipe = q.RECIPE  # names the int8 recipe in the cache folder of the int8 variant
-    merge_decoders = False  # seq2seq: one decoder graph holding the weights once (ONNX Runtime only)
-    export_extras: tuple[str, ...] = ("fast_tokenizer",)  # post-export steps (exporter.steps.EXTRAS)
 
     def __init__(self, task: str) -> None:
         self.task = task
@@ -98,6 +87,22 @@ class TaskHandler:
     def openvino_refusal(self, spec: ModelSpec) -> str | None:
         """Return why the spec cannot run on OpenVINO (None: it can)."""
         return None
+
+
+class TaskHandler(Handler):
+    """Base handler: the facts of one task's export, its serve-time engine, its baseline and its int8 check.
+
+    The export itself runs in the exporter environment (gallery.runtime.exporter): a handler says what to ask
+    for (Optimum class, decoder merging, extra files) and loads the result without Optimum or torch.
+    """
+
+    sleeping_threads = False  # whether its runs alternate with numpy work, so runtime threads should not spin
+    ort_class: str = ""
+    auto_quantize = True  # whether `quantize: auto` tries int8 on CPU
+    export_layout = 1  # bump when the export starts writing different files: it is part of the cache key
+    int8_recipe = q.RECIPE  # names the int8 recipe in the cache folder of the int8 variant
+    merge_decoders = False  # seq2seq: one decoder graph holding the weights once (ONNX Runtime only)
+    export_extras: tuple[str, ...] = ("fast_tokenizer",)  # post-export steps (exporter.steps.EXTRAS)
 
     def int8_job(self, config_name: str) -> dict[str, Any]:
         """Return the exporter job that writes the int8 variant (dynamic int8 MatMuls, config matched to the CPU)."""
