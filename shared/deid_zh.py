@@ -166,12 +166,14 @@ def merge(entities: list[Entity]) -> list[Entity]:
 
 
 def mask(note: str, entities: list[Entity]) -> str:
-    """Return the note with each entity replaced by its type's mask."""
+    """Return the note with each entity replaced by its type's mask; touching spans of one type share a mask."""
     parts: list[str] = []
-    cursor = 0
+    cursor, last = 0, ""
     for item in entities:
-        parts += [note[cursor:item.start], MASKS[item.type]]
-        cursor = item.end
+        # LAC cuts an address into province, city, district and street: one [地点] reads better than four.
+        if not (item.start == cursor and item.type == last and cursor):
+            parts += [note[cursor:item.start], MASKS[item.type]]
+        cursor, last = item.end, item.type
     parts.append(note[cursor:])
     return "".join(parts)
 

@@ -86,6 +86,12 @@ def test_what_identifies_no_one_is_kept(demo: Demo, note: str, kept: str) -> Non
         assert kept in result["deidentified"] and not result["entities"], result["entities"]
 
 
+def test_an_address_in_pieces_gets_one_mask_and_keeps_each_piece_in_the_table(demo: Demo) -> None:
+    result = run(demo, note="家住上海市浦东新区张江路88号。")
+    assert result["deidentified"] == "家住[地点]。"
+    assert [e["text"] for e in result["entities"]] == ["上海市", "浦东新区", "张江路88号"]
+
+
 def test_rules_alone() -> None:
     assert id_card_valid("110105194903123434") is False and id_card_valid("31011519280705706X")
     assert chinese_number("九十二") == 92 and chinese_number("一百零一") == 101 and chinese_number("十") == 10
