@@ -86,7 +86,7 @@ def chinese_number(text: str) -> int | None:
 
 
 # (type, pattern): the named group `v`, when there is one, is the part to mask.
-_RECORD_WORDS = (r"(?:病历号|病案号|住院号|门诊号|就诊卡号|就诊号|医保卡号|社保卡号|医保号|ID号|患者ID|登记号|检查号|"
+_RECORD_WORDS = (r"(?:病历号|病案号|住院号|门诊号|就诊卡号|就诊号|医保卡号|社保卡号|医保号|ID号|患者ID|登记号|检查号|检验号|化验号|标本号|"
                  r"影像号|护照号|护照号码|病历编号|住院编号)")
 RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     # 18-character ID-card numbers, checked below; 身份证 followed by any 15 or 18 characters as well.
