@@ -35,10 +35,10 @@ _PRIORITY = ("IDCARD", "RECORD", "PHONE", "AGE", "DATE", "PER", "ORG", "LOC")
 # Titles and kinship words LAC keeps inside a name ("李医生", "刘大爷"): the name is masked, the title kept.
 _TITLES = ("主任医师", "副主任", "主治医师", "医师", "医生", "大夫", "主任", "护士长", "护士", "教授", "老师", "先生",
            "女士", "小姐", "大爷", "大娘", "阿姨", "叔叔", "奶奶", "爷爷", "师傅", "老人", "同志")
-# A LAC time is masked only when it names a calendar date (a year, month or day with a number), not "三天" or "昨日":
-# relative times and durations identify no one, and clinical notes are full of them.
+# A LAC time is masked only when it names a calendar date (a four-digit year, a month and day, or a day of 本月),
+# not "三天", "昨日", "术后第3日" or "12月龄": relative times and durations identify no one, and notes are full of them.
 _NUM = r"[0-9０-９〇零一二三四五六七八九十两]"
-_CALENDAR = re.compile(rf"(?:\d{{4}}|[〇零一二三四五六七八九]{{4}})\s*年|{_NUM}+\s*(?:月|日|号)|\d{{4}}[-/.]\d{{1,2}}")
+_CALENDAR = re.compile(rf"(?:\d{{4}}|[〇零一二三四五六七八九]{{4}})\s*年|月\s*{_NUM}+\s*[日号]|\d{{4}}[-/.]\d{{1,2}}")
 _CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
