@@ -38,6 +38,7 @@ task: text-statistics
 license: Apache-2.0
 owners: ["@openmodels/maintainers"]
 tags: [benchmark]
+languages: [en]
 models: {{}}
 inputs:
   - {{name: text, type: text, label: {{en: Text, zh: 文本}}}}

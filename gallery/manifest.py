@@ -13,6 +13,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr,
 from typing_extensions import NotRequired, TypedDict
 
 from gallery.iotypes import INPUT_TYPES, OUTPUT_TYPES
+from gallery.languages import NO_LANGUAGE, check_code
 from gallery.model_refs import CatalogError, resolve_model_refs
 from gallery.runtime.spec import ModelSpec, ServingSpec
 
@@ -69,6 +70,25 @@ def _identifier(value: str) -> str:
 
 # Input and output names become predict parameters and result keys.
 Identifier = Annotated[str, AfterValidator(_identifier)]
+LanguageCode = Annotated[str, AfterValidator(check_code)]
+ICON_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".svg")
+# An icon file is put inline into every Home page: keep it small.
+ICON_FILE_LIMIT = 64 * 1024
+
+
+def _icon(value: str) -> str:
+    if value.lower().endswith(ICON_SUFFIXES):
+        if Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError(f"{value!r} must be a path inside the demo folder, e.g. icon.png")
+        return value
+    # An emoji is one to a few code points (skin tones, joiners, variation selectors), never letters.
+    if not value.strip() or len(value) > 8 or any(c.isascii() and (c.isalnum() or c.isspace()) for c in value):
+        raise ValueError(f"{value!r} must be an emoji (e.g. 🩺) or an image file in the demo folder "
+                         f"({', '.join(ICON_SUFFIXES)})")
+    return value
+
+
+Icon = Annotated[str, AfterValidator(_icon)]
 
 
 class InputSpec(_Strict):
@@ -138,6 +158,9 @@ class Manifest(_Strict):
     license: str = Field(min_length=1, description="SPDX id of the demo's code")
     owners: list[str] = Field(min_length=1)
     tags: list[str] = Field(default_factory=list)
+    languages: list[LanguageCode] = Field(min_length=1, description="input languages (ISO 639-1), or [zxx]")
+    icon: Icon | None = Field(None, description="an emoji, or an image file in the folder")
+    featured: bool = Field(False, description="shown first when Home is ordered by featured")
     disclaimer: Bilingual | None = None
     models: dict[str, ModelSpec] = Field(default_factory=dict)
     inputs: list[InputSpec] = Field(min_length=1)
@@ -191,6 +214,10 @@ class Manifest(_Strict):
             raise ValueError(f"id {self.id!r} does not start with sector {self.sector!r}")
         if self.sector in SECTORS_NEEDING_DISCLAIMER and self.disclaimer is None:
             raise ValueError(f"disclaimer: required (en and zh) for sector {self.sector!r}")
+        if len(set(self.languages)) != len(self.languages):
+            raise ValueError("languages: each code once")
+        if NO_LANGUAGE in self.languages and len(self.languages) > 1:
+            raise ValueError(f"languages: {NO_LANGUAGE} (no language) cannot be combined with languages")
         names = [spec.name for spec in self.inputs]
         if len(set(names)) != len(names):
             raise ValueError("inputs: names must be unique")
@@ -276,6 +303,13 @@ def load_manifest(path: Path) -> Manifest:
     problems = []
     if manifest.id != folder_id:
         problems.append(ManifestProblem(path, "id", f"is {manifest.id!r} but the folder is {folder_id!r}"))
+    if manifest.icon is not None and manifest.icon.lower().endswith(ICON_SUFFIXES):
+        icon = path.parent / manifest.icon
+        if not icon.is_file():
+            problems.append(ManifestProblem(path, "icon", f"{manifest.icon!r} does not exist in the demo folder"))
+        elif icon.stat().st_size > ICON_FILE_LIMIT:
+            problems.append(ManifestProblem(path, "icon", f"{manifest.icon!r} is {icon.stat().st_size:,} bytes; an "
+                                                          f"icon must be at most {ICON_FILE_LIMIT:,} bytes"))
     if manifest.sector != path.parent.parent.name:
         problems.append(
             ManifestProblem(path, "sector", f"is {manifest.sector!r} but the parent folder is {path.parent.parent.name!r}")

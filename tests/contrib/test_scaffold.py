@@ -38,6 +38,11 @@ def test_a_fresh_demo_passes_every_check_in_every_sector(demos: Path, sector: st
     assert manifest.id == f"{sector}/my-first-demo" and manifest.title.en == "My first demo"
     assert (manifest.disclaimer is not None) and ("advice" in manifest.disclaimer.en) == (
         sector in ("healthcare", "finance"))
+    # The card's picture, its input language and its place on Home are written out for the contributor to change.
+    assert manifest.languages == ["en"] and manifest.featured is False
+    assert manifest.icon == {"healthcare": "🩺", "education": "🎓", "finance": "💹", "transport": "🚆"}[sector]
+    text = (folder / "demo.yaml").read_text(encoding="utf-8")
+    assert "languages: [en]" in text and "featured: false" in text
 
 
 def test_template_tokens_are_all_filled(demos: Path) -> None:

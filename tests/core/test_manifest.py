@@ -18,6 +18,7 @@ GOOD = {
     "task": "text-classification",
     "license": "Apache-2.0",
     "owners": ["@someone"],
+    "languages": ["en"],
     "disclaimer": {"en": "Not financial advice.", "zh": "不构成投资建议。"},
     "models": {
         "encoder": {
@@ -71,6 +72,15 @@ def test_good_manifest_loads(tmp_path: Path) -> None:
          "outputs[0].columns", "at least 1"),
         ({"examples": [{"nope": 1}]}, "(top level)", "unknown input"),
         ({"colour": "red"}, "colour", "Extra inputs"),
+        ({"languages": ["english"]}, "languages[0]", "unknown language code 'english'"),
+        ({"languages": ["zh-CN"]}, "languages[0]", "write 'zh'"),
+        ({"languages": []}, "languages", "at least 1"),
+        ({"languages": ["en", "en"]}, "languages", "each code once"),
+        ({"languages": ["zxx", "en"]}, "languages", "cannot be combined"),
+        ({"icon": "stethoscope"}, "icon", "must be an emoji"),
+        ({"icon": "../icon.png"}, "icon", "inside the demo folder"),
+        ({"icon": "icon.png"}, "icon", "does not exist"),
+        ({"featured": "very"}, "featured", "valid boolean"),
         ({"models": {"m": {"task": "feature-extraction", "licence": "MIT",
                            "source": {"hub": "org/model", "revision": "main"}}}}, "models.m.source", "sha"),
         ({"models": {"m": {"task": "custom", "licence": "MIT", "source": {"path": "."}}}}, "models.m", "factory"),
@@ -79,6 +89,21 @@ def test_good_manifest_loads(tmp_path: Path) -> None:
 def test_schema_errors_name_the_field(tmp_path: Path, change: dict, field: str, fragment: str) -> None:
     found = problems(tmp_path, {**GOOD, **change})
     assert any(f.startswith(field) and fragment in m for f, m in found), found
+
+
+def test_languages_icon_and_featured(tmp_path: Path) -> None:
+    plain = load_manifest(write(tmp_path, GOOD))
+    assert (plain.languages, plain.icon, plain.featured) == (["en"], None, False)
+    emoji = load_manifest(write(tmp_path, {**GOOD, "languages": ["zh", "en"], "icon": "🧑‍⚕️", "featured": True}))
+    assert (emoji.languages, emoji.icon, emoji.featured) == (["zh", "en"], "🧑‍⚕️", True)
+    path = write(tmp_path, {**GOOD, "languages": ["zxx"], "icon": "icon.png"})
+    (path.parent / "icon.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    assert load_manifest(path).icon == "icon.png"
+    (path.parent / "icon.png").write_bytes(b"0" * (64 * 1024 + 1))
+    assert problems(tmp_path, {**GOOD, "languages": ["zxx"], "icon": "icon.png"}) == [
+        ("icon", "'icon.png' is 65,537 bytes; an icon must be at most 65,536 bytes")]
+    missing = {key: value for key, value in GOOD.items() if key != "languages"}
+    assert ("languages", "Field required") in problems(tmp_path, missing)
 
 
 def test_id_must_match_folder(tmp_path: Path) -> None:
