@@ -100,6 +100,7 @@ def describe(service: GalleryService, entry: DemoEntry, full: bool) -> dict[str,
         "backend": status.backend,
         "variant": status.variant,
         "queue": service.admission.state(entry.id, service.engine.concurrency(entry.manifest)).as_dict(),  # waiting + running
+        "usage": service.usage.get(entry.id).as_dict(),  # since start: requests, runs, median run time
         "url": f"/?demo={entry.id}",
         "api": f"/api/demos/{entry.id}",
     }
@@ -109,6 +110,9 @@ def describe(service: GalleryService, entry: DemoEntry, full: bool) -> dict[str,
             title=manifest.title.model_dump(),
             summary=manifest.summary.model_dump(),
             task=manifest.task,
+            languages=list(manifest.languages),
+            icon=manifest.icon,
+            featured=manifest.featured,
             license=manifest.license,
             models={n: {"task": s.task, "licence": s.licence} for n, s in manifest.models.items()},
             api_name=manifest.api_name,

@@ -20,6 +20,8 @@ from gallery.runtime.spec import ModelSpec, ServingSpec
 MANIFEST_NAME = "demo.yaml"
 SECTORS: tuple[str, ...] = ("healthcare", "education", "finance", "transport")
 Sector = Literal["healthcare", "education", "finance", "transport"]
+# A card without an icon of its own shows its sector's (and `gallery new` starts a demo with it).
+SECTOR_ICONS = {"healthcare": "🩺", "education": "🎓", "finance": "💹", "transport": "🚆"}
 SECTORS_NEEDING_DISCLAIMER = frozenset({"healthcare", "finance"})
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")

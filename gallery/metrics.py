@@ -100,7 +100,9 @@ class ServiceCollector:
 
 def record_request(service: GalleryService, demo_id: str, front_end: str, status: str,
                    seconds: float | None = None) -> None:
-    """Count one request of a front end (api, ui, mcp) with its outcome (STATUSES); nothing when metrics are off."""
+    """Count one request of a front end (api, ui, mcp) with its outcome (STATUSES) in the service's usage log
+    (Home's live facts) and, unless metrics are off, in Prometheus."""
+    service.usage.record(demo_id, status, seconds)
     if service.metrics is not None:
         service.metrics.record(demo_id, front_end, status, seconds)
 

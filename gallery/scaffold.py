@@ -18,7 +18,7 @@ from pathlib import Path
 from gallery.checks import generated
 from gallery.checks.base import slug_module
 from gallery.discovery import DEFAULT_DEMOS_DIR
-from gallery.manifest import SECTORS, SLUG_RE
+from gallery.manifest import SECTOR_ICONS, SECTORS, SLUG_RE
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +47,6 @@ DISCLAIMERS = {
         "本演示不构成投资建议，仅供展示：结果可能有误，请勿据此做出任何财务决定。",
     ),
 }
-# A new demo's card starts with its sector's emoji; the contributor picks a better one.
-ICONS = {"healthcare": "🩺", "education": "🎓", "finance": "💹", "transport": "🚆"}
 DEFAULT_DISCLAIMER = (
     "A demonstration: its answers can be wrong. Check anything important with someone who knows.",
     "本演示仅供展示，结果可能有误；重要事项请向专业人士核实。",
@@ -141,7 +139,7 @@ def _values(sector: str, slug: str, task: str, package: ModelPackage) -> dict[st
         "title": title, "title_zh": f"演示：{title}", "task": task,
         "model_package": package.name, "model_loader": package.loader,
         "model_requirement": f"{package.name}=={package.version}",
-        "disclaimer_en": disclaimer_en, "disclaimer_zh": disclaimer_zh, "icon": ICONS[sector],
+        "disclaimer_en": disclaimer_en, "disclaimer_zh": disclaimer_zh, "icon": SECTOR_ICONS[sector],
     }
 
 

@@ -19,6 +19,7 @@ from gallery.limits import LIMITS, Limits
 from gallery.loader import DemoCode, import_demo
 from gallery.logconfig import log_inputs_enabled, preview
 from gallery.runtime.registry import ModelRegistry
+from gallery.usage import UsageLog
 
 if TYPE_CHECKING:
     from gallery.manifest import Manifest
@@ -53,6 +54,7 @@ class GalleryService:
         self.endpoints: Endpoints | None = None  # set by the server: the address its "Use via API" snippets show
         self.admission = Admission()  # per-demo queues; the server replaces it with one sized by its options
         self.metrics: GalleryMetrics | None = None  # set by the server unless --no-metrics
+        self.usage = UsageLog()  # requests and run times since start, for Home's cards and /api/demos
         # Where predict runs: here, unless the server hands over another engine (--engine ray).
         self.engine: Engine = LocalEngine(self.code, self.contexts)
         for entry in index.entries:

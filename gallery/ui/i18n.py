@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gallery.discovery import DemoIndex
 from gallery.iotypes import FILE_TYPES, input_type
+from gallery.languages import NAMES as LANGUAGE_NAMES
 from gallery.manifest import Bilingual, Manifest
 
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "中文"}
@@ -84,8 +85,56 @@ STRINGS: dict[str, tuple[str, str]] = {
     "card.int8.passed": ("passed, runs int8", "通过，使用 int8"),
     "card.int8.failed": ("failed, runs fp32", "未通过，使用 fp32"),
     "card.open": ("Open demo", "打开演示"),
+    "card.warm": ("Warm: model loaded", "热：模型已加载"),
+    "card.cold": ("Cold: loads on first run", "冷：首次运行时加载"),
+    "card.p50": ("p50 {ms}", "中位耗时 {ms}"),
+    "card.p50.title": ("Median time of the last {n} successful runs on this server since it started",
+                       "本服务器自启动以来最近 {n} 次成功运行的中位耗时"),
+    "card.requests": ("{n} runs", "已运行 {n} 次"),
+    "card.feedback": ("👍 {pct}% of {n}", "👍 {pct}%（共 {n} 条）"),
+    "card.feedback.title": ("Share of visitors' ratings that were 👍", "访客评价中 👍 的比例"),
+    "card.featured": ("Featured", "精选"),
+    "card.details": ("Model and licence", "模型与许可证"),
+    "card.languages": ("Input languages", "输入语言"),
+    "card.more_languages": ("+{n} more", "另有 {n} 种"),
+    "filter.sector": ("Sector", "领域"),
+    "filter.language": ("Input language", "输入语言"),
+    "filter.task": ("Task", "任务"),
+    "order.label": ("Order", "排序"),
+    "order.featured": ("Featured first", "精选优先"),
+    "order.used": ("Most used", "最常用"),
     "card.none": ("No demo matches your search.", "没有符合搜索条件的演示。"),
 }
+
+# What a manifest's `task` is called on a card and a filter chip; another task shows as written.
+TASKS: dict[str, tuple[str, str]] = {
+    "text-classification": ("Text classification", "文本分类"),
+    "semantic-search": ("Semantic search", "语义检索"),
+    "passage-retrieval": ("Passage retrieval", "段落检索"),
+    "image-classification": ("Image classification", "图像分类"),
+    "speech-recognition": ("Speech recognition", "语音识别"),
+    "ocr": ("Text recognition (OCR)", "文字识别（OCR）"),
+    "time-series-forecasting": ("Time-series forecasting", "时间序列预测"),
+    "sentiment-analysis": ("Sentiment analysis", "情感分析"),
+    "token-classification": ("Entity recognition", "实体识别"),
+    "named-entity-recognition": ("Entity recognition", "实体识别"),
+    "de-identification": ("De-identification", "去标识化"),
+    "text-generation": ("Text generation", "文本生成"),
+    "transliteration": ("Transliteration", "注音转写"),
+    "layout-analysis": ("Document layout", "版面分析"),
+    "document-understanding": ("Document understanding", "文档理解"),
+    "information-extraction": ("Information extraction", "信息抽取"),
+    "anomaly-detection": ("Anomaly detection", "异常检测"),
+    "language-identification": ("Language identification", "语种识别"),
+}
+
+
+def task_name(task: str, lang: str) -> str:
+    """Return what a card calls a manifest's task in `lang` (the task as written when it has no name here)."""
+    names = TASKS.get(task)
+    if names is None:
+        return task
+    return names[1] if lang.startswith("zh") else names[0]
 
 
 def demo_key(demo_id: str, part: str) -> str:
@@ -97,6 +146,9 @@ def build_i18n(index: DemoIndex) -> gr.I18n:
     """Return a gr.I18n holding interface strings and every demo's bilingual manifest texts."""
     en = {key: pair[0] for key, pair in STRINGS.items()}
     zh = {key: pair[1] for key, pair in STRINGS.items()}
+    for prefix, names in (("task", TASKS), ("lang", LANGUAGE_NAMES)):  # the Home filter chips
+        en.update({f"{prefix}.{key}": pair[0] for key, pair in names.items()})
+        zh.update({f"{prefix}.{key}": pair[1] for key, pair in names.items()})
     for entry in index.entries:
         manifest = entry.manifest
         if manifest is None:

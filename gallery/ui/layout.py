@@ -12,8 +12,9 @@ from gallery.discovery import DemoEntry
 from gallery.manifest import SECTORS
 from gallery.service import GalleryService
 from gallery.snippets import Endpoints, fill_base_js
-from gallery.ui.cards import CSS, home_html
-from gallery.ui.form import FORM_CSS
+from gallery.ui.cards import CSS
+from gallery.ui.form import FORM_CSS, request_language
+from gallery.ui.home import HOME_CSS, HomeQuery, build_home, home_html
 from gallery.ui.i18n import LANGUAGES, build_i18n, demo_key
 from gallery.ui.panel import GALLERY_URL_JS, PanelHandles, build_panel
 
@@ -88,9 +89,7 @@ def build_gallery(service: GalleryService) -> tuple[gr.Blocks, gr.I18n]:
         panels: dict[str, PanelHandles] = {}
         with gr.Tabs(selected="home", elem_id="om-top-tabs") as top_tabs:
             with gr.Tab(i18n("tab.home"), id="home", elem_id="om-home"):
-                search = gr.Textbox(label=i18n("search.label"), placeholder=i18n("search.placeholder"),
-                                    elem_id="om-search")
-                cards = gr.HTML(home_html(service), elem_id="om-cards")
+                home = build_home(service, i18n)
             for sector in SECTORS:
                 entries = service.index.by_sector(sector)
                 with gr.Tab(i18n(f"sector.{sector}"), id=f"sector-{sector}", elem_id=f"om-sector-{sector}"):
@@ -105,18 +104,17 @@ def build_gallery(service: GalleryService) -> tuple[gr.Blocks, gr.I18n]:
                                 handles = build_panel(service, entry, i18n, lang)
                                 if handles is not None:
                                     panels[entry.id] = handles
-        search.change(lambda q: home_html(service, q), inputs=search, outputs=cards,
-                      api_visibility="private", queue=False)
 
         def select_from_query(request: gr.Request) -> list[Any]:
             demo_id = request.query_params.get("demo", "") if request else ""
             entry = service.index.get(demo_id)
+            cards = home_html(service, HomeQuery(), request_language(request))  # in the page's language
             if entry is None:
-                return [gr.Tabs(), home_html(service), *[gr.Tabs() for _ in sector_tabs]]
+                return [gr.Tabs(), cards, *[gr.Tabs() for _ in sector_tabs]]
             updates = [gr.Tabs(selected=_tab_id(entry)) if s == entry.sector else gr.Tabs() for s in sector_tabs]
-            return [gr.Tabs(selected=f"sector-{entry.sector}"), home_html(service), *updates]
+            return [gr.Tabs(selected=f"sector-{entry.sector}"), cards, *updates]
 
-        blocks.load(select_from_query, inputs=None, outputs=[top_tabs, cards, *sector_tabs.values()],
+        blocks.load(select_from_query, inputs=None, outputs=[top_tabs, home.cards, *sector_tabs.values()],
                     api_visibility="private", queue=False)
         _on_load(blocks, service, lang, panels)
     return blocks, i18n
@@ -135,4 +133,4 @@ def build_single(service: GalleryService, entry: DemoEntry) -> tuple[gr.Blocks, 
     return blocks, i18n
 
 
-APP_CSS = CSS + FORM_CSS
+APP_CSS = CSS + HOME_CSS + FORM_CSS
