@@ -189,7 +189,7 @@ def card_html(entry: DemoEntry, status: DemoStatus, lang: str = "en", facts: Liv
         attrs += (f' data-languages="{escape(" ".join(manifest.languages))}" data-task="{escape(manifest.task)}"'
                   f' data-featured="{str(manifest.featured).lower()}"')
     heading = title if unavailable else f'<a href="?demo={escape(entry.id)}">{title}</a>'
-    has_models = bool(manifest and manifest.models)
+    has_models = bool(status.models) or bool(manifest and manifest.models)
     reason = f'<div class="om-reason">{escape(status.reason or "")}</div>' if unavailable else ""
     return (f'<div class="{"om-card om-unavailable" if unavailable else "om-card"}" {attrs}>'
             f'<div class="om-card-head">{icon_html(entry)}<div class="om-card-title"><h3>{heading}</h3>'

@@ -25,6 +25,8 @@ ORDERS = ("featured", "used")
 # A language gets a filter chip once this many demos take it; rarer ones are found by typing them in the search.
 CHIP_MIN_DEMOS = 2
 HOME_CSS = """
+/* The page is built in English; a Chinese page shows its cards once its load has rendered them in Chinese. */
+html.om-lang-zh .om-home[data-lang="en"] { visibility: hidden; }
 #om-home-controls { align-items: flex-end; gap: 8px 16px; }
 #om-filters { gap: 4px 16px; }
 #om-filters .wrap { gap: 4px 6px; }
@@ -130,7 +132,8 @@ def home_html(service: GalleryService, query: HomeQuery | str = "", lang: str = 
     if unavailable:
         html += f'<h2 class="om-unavailable-heading">{escape(text("home.unavailable", lang))}</h2>'
         html += _grid([card(e) for e in unavailable], lang)
-    return html
+    return f'<div class="om-home" data-lang="{escape(lang)}">{html}</div>'
+
 
 
 def filter_choices(service: GalleryService, i18n: gr.I18n) -> tuple[list[Any], list[Any], list[Any]]:
@@ -160,8 +163,8 @@ def build_home(service: GalleryService, i18n: gr.I18n) -> HomeControls:
         language_chips = gr.CheckboxGroup(languages, label=i18n("filter.language"), elem_id="om-filter-language",
                                           min_width=160)
         task_chips = gr.CheckboxGroup(tasks, label=i18n("filter.task"), elem_id="om-filter-task", min_width=220)
-    # Filled on load: the cards speak the page's language, known from the request's om-lang cookie.
-    cards = gr.HTML("", elem_id="om-cards")
+    # Rendered again on load, in the page's language (the request's om-lang cookie says which).
+    cards = gr.HTML(home_html(service), elem_id="om-cards")
 
     def render(words: str, chosen_sectors: list[str], chosen_languages: list[str], chosen_tasks: list[str],
                chosen_order: str, request: gr.Request) -> str:

@@ -28,6 +28,25 @@ def test_index_lists_every_demo_with_status(base_url: str) -> None:
     assert "boom at import" in demos["finance/import-error"]["reason"]
     assert "build" in demos["healthcare/build-error"]["reason"]
     assert "title.zh" in demos["education/bad-manifest"]["reason"]
+    word_stats, other = demos["education/word-stats"], demos["transport/word-stats-b"]
+    assert (word_stats["languages"], word_stats["icon"], word_stats["featured"]) == (["en", "zh"], "📊", True)
+    assert (other["languages"], other["icon"], other["featured"]) == (["en"], None, False)
+    assert "languages" not in demos["education/bad-manifest"]  # no valid manifest, nothing to say
+
+
+def test_index_gives_each_demos_usage_since_start(base_url: str) -> None:
+    def usage() -> dict:
+        return next(d for d in httpx.get(f"{base_url}/api/demos").json() if d["id"] == "transport/word-stats-b")["usage"]
+
+    before = usage()
+    assert set(before) == {"requests", "runs", "p50_ms"}
+    for _ in range(3):
+        assert httpx.post(f"{base_url}/api/demos/transport/word-stats-b", json={"text": "a b"}).status_code == 200
+    assert httpx.post(f"{base_url}/api/demos/transport/word-stats-b", json={"text": "  "}).status_code == 422
+    after = usage()
+    # A refused input is a request but not a run; the median is of the runs, measured, never a guess.
+    assert (after["requests"], after["runs"]) == (before["requests"] + 4, before["runs"] + 3)
+    assert isinstance(after["p50_ms"], float) and 0 < after["p50_ms"] < 10_000
 
 
 def test_one_demo_has_manifest_and_request_schema(base_url: str) -> None:

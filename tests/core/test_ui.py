@@ -8,7 +8,9 @@ from pathlib import Path
 import gradio as gr
 
 from gallery.service import DemoStatus, GalleryService
-from gallery.ui.cards import card_html, home_html
+from gallery.ui.cards import LiveFacts, card_html
+from gallery.ui.home import HomeQuery, home_html
+from gallery.usage import DemoUsage
 from gallery.ui.layout import build_gallery
 
 from .conftest import FIXTURES
@@ -70,12 +72,114 @@ def test_search_filters_cards_in_both_languages(tmp_path: Path) -> None:
     assert "No demo matches" in home_html(service, "zzzz-nothing")
 
 
-def test_cards_show_the_required_fields(tmp_path: Path) -> None:
-    html = home_html(_service(tmp_path))
-    card = html.split('data-demo="education/word-stats"', 1)[1].split("</div>", 1)[0]
-    for label in ("Sector", "Task", "Model", "Licence", "Backend", "Status"):
-        assert label in card
-    assert "text-statistics" in card and "Apache-2.0" in card and 'data-status="ready"' in card
+def _card(html: str, demo_id: str) -> str:
+    import re
+
+    return re.split(r'<div class="om-card[ "]', html.split(f'data-demo="{demo_id}"', 1)[1], maxsplit=1)[0]
+
+
+def test_cards_show_icon_sector_languages_and_details_in_one_language(tmp_path: Path) -> None:
+    import re
+
+    english = _card(home_html(_service(tmp_path)), "education/word-stats")
+    assert '<span class="om-icon" aria-hidden="true">📊</span>' in english  # the manifest's emoji
+    assert "Education" in english and "text-statistics" in english and "★ Featured" in english
+    assert re.findall(r'data-lang="(\w+)">([^<]+)<', english) == [("en", "English"), ("zh", "Chinese")]
+    for label in ("Model", "Licence", "Backend"):
+        assert f"<dt>{label}</dt>" in english
+    assert "Apache-2.0" in english and 'data-status="ready"' in english and "Ready" in english
+    assert not re.search(r"[\u4e00-\u9fff]", english), "Chinese in an English card"
+    chinese = _card(home_html(_service(tmp_path / "zh"), lang="zh"), "education/word-stats")
+    assert "词语统计 word-stats" in chinese and "教育" in chinese and "★ 精选" in chinese and "<dt>许可证</dt>" in chinese
+    assert "Word statistics" not in chinese and "Education" not in chinese
+    # Without an icon of its own, a card shows its sector's.
+    assert '<span class="om-icon" aria-hidden="true">🚆</span>' in _card(home_html(_service(tmp_path / "b")),
+                                                                        "transport/word-stats-b")
+
+
+def test_card_icon_may_be_an_image_in_the_folder(tmp_path: Path) -> None:
+    import base64
+
+    service = _service(tmp_path)
+    entry = service.entry("transport/word-stats-b")
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+    (entry.path / "icon.png").write_bytes(png)
+    entry.manifest = entry.manifest.model_copy(update={"icon": "icon.png"})
+    card = card_html(entry, service.status(entry.id))
+    assert f'<img class="om-icon" alt="" src="data:image/png;base64,{base64.b64encode(png).decode()}">' in card
+
+
+def test_cards_show_live_facts_only_once_measured(tmp_path: Path) -> None:
+    service = _service(tmp_path)
+    entry = service.entry("education/word-stats")
+    status = DemoStatus("loads on first use", None, None, None, {"m": {}})
+    fresh = card_html(entry, status, "en", LiveFacts())
+    assert 'data-warm="cold"' in fresh and "Cold: loads on first run" in fresh
+    assert 'data-fact="p50"' not in fresh and 'data-fact="feedback"' not in fresh and 'data-fact="requests"' not in fresh
+    used = card_html(entry, DemoStatus("ready", None, "onnxruntime-cpu", "int8", {"m": {}}), "en",
+                     LiveFacts(DemoUsage(requests=5, runs=4, p50_ms=412.4), up=3, down=1))
+    assert 'data-warm="warm"' in used and "Warm: model loaded" in used
+    assert ">p50 412 ms<" in used and ">5 runs<" in used and ">👍 75% of 4<" in used
+    zh = card_html(entry, DemoStatus("ready", None, None, None, {"m": {}}), "zh",
+                   LiveFacts(DemoUsage(requests=5, runs=4, p50_ms=8.25), up=1, down=0))
+    assert "热：模型已加载" in zh and ">中位耗时 8.2 ms<" in zh and ">已运行 5 次<" in zh and ">👍 100%（共 1 条）<" in zh
+
+
+def test_runs_feed_the_cards_p50_and_the_most_used_order(tmp_path: Path) -> None:
+    import statistics
+
+    from gallery.ui.form import run_with_info
+
+    service = _service(tmp_path)
+    assert 'data-fact="p50"' not in _card(home_html(service), "transport/word-stats-b")
+    featured = home_html(service, HomeQuery(order="featured"))
+    assert featured.index('data-demo="education/word-stats"') < featured.index('data-demo="transport/word-stats-b"')
+    times = [run_with_info(service, "transport/word-stats-b", {"text": "one two"})[1]["ms"] for _ in range(3)]
+    usage = service.usage.get("transport/word-stats-b")
+    assert (usage.requests, usage.runs) == (3, 3)
+    # The card's median is of the measured runs (each a little longer than the demo's own time).
+    assert usage.p50_ms is not None and usage.p50_ms >= statistics.median(times) * 0.5
+    card = _card(home_html(service), "transport/word-stats-b")
+    assert 'data-fact="p50"' in card and ">3 runs<" in card
+    used = home_html(service, HomeQuery(order="used"))
+    assert used.index('data-demo="transport/word-stats-b"') < used.index('data-demo="education/word-stats"')
+
+
+def test_filter_chips_choose_by_sector_language_and_task(tmp_path: Path) -> None:
+    service = _service(tmp_path)
+
+    def shown(query: HomeQuery) -> set[str]:
+        import re
+
+        return set(re.findall(r'<div class="om-card" data-demo="([^"]+)"', home_html(service, query)))
+
+    # healthcare/build-error runs here too: it fails only once the page builds its UI.
+    assert shown(HomeQuery()) == {"education/word-stats", "transport/word-stats-b", "healthcare/build-error"}
+    assert shown(HomeQuery(sectors=("transport",))) == {"transport/word-stats-b"}
+    assert shown(HomeQuery(sectors=("transport", "education"))) == {"education/word-stats", "transport/word-stats-b"}
+    assert shown(HomeQuery(languages=("zh",))) == {"education/word-stats"}
+    assert shown(HomeQuery(languages=("zh",), sectors=("transport",))) == set()
+    assert shown(HomeQuery(tasks=("text-statistics",), text="word-stats-b")) == {"transport/word-stats-b"}
+    assert shown(HomeQuery(text="中文")) == {"education/word-stats"}  # a language's name finds its demos too
+
+
+def test_home_offers_filter_chips_and_the_order(tmp_path: Path) -> None:
+    blocks, i18n = build_gallery(_service(tmp_path))
+    props = {c["props"].get("elem_id"): c["props"] for c in _components(blocks)}
+    sectors = [value for _, value in props["om-filter-sector"]["choices"]]
+    assert sectors == ["healthcare", "education", "finance", "transport"]  # every sector with a demo, in order
+    assert [value for _, value in props["om-filter-task"]["choices"]] == ["text-statistics"]
+    assert [value for _, value in props["om-filter-language"]["choices"]] == ["en"]  # zh: one demo only
+    assert [value for _, value in props["om-order"]["choices"]] == ["featured", "used"]
+    assert props["om-order"]["value"] == "featured"
+
+
+def test_a_language_with_no_input_language_shows_under_every_language_filter(tmp_path: Path) -> None:
+    service = _service(tmp_path)
+    entry = service.entry("transport/word-stats-b")
+    entry.manifest = entry.manifest.model_copy(update={"languages": ["zxx"]})
+    html = home_html(service, HomeQuery(languages=("zh",)))
+    assert 'data-demo="transport/word-stats-b"' in html and "Any language" in _card(html, "transport/word-stats-b")
 
 
 def test_cards_show_the_int8_check_and_its_figures(tmp_path: Path) -> None:
@@ -88,7 +192,8 @@ def test_cards_show_the_int8_check_and_its_figures(tmp_path: Path) -> None:
         status = DemoStatus("ready", None, "onnxruntime-cpu", "int8" if check["passed"] else "fp32",
                             {"m": {"quant_check": check}})
         card = card_html(entry, status)
-        assert "int8 check" in card and verdict in card and zh in card
+        assert "int8 check" in card and verdict in card and zh not in card
+        assert zh in card_html(entry, status, "zh")
         assert f"{check['metric']} {check['value']}, limit {check['threshold']}" in card
     not_run = DemoStatus("ready", None, "onnxruntime-cpu", "fp32", {"m": {"quant_check": {"reason": "x"}}})
     assert "int8 check" not in card_html(entry, not_run)
