@@ -294,6 +294,19 @@ def read_manifest_data(path: Path) -> dict[str, Any]:
         raise ManifestError([ManifestProblem(p.path, p.field, p.message) for p in exc.problems]) from exc
 
 
+def icon_file_problem(folder: Path, icon: str | None) -> str | None:
+    """Return what is wrong with an icon that names a file in `folder` (None: an emoji, or a good file)."""
+    if icon is None or not icon.lower().endswith(ICON_SUFFIXES):
+        return None
+    path = folder / icon
+    if not path.is_file():
+        return f"{icon!r} does not exist in the demo folder"
+    size = path.stat().st_size
+    if size > ICON_FILE_LIMIT:
+        return f"{icon!r} is {size:,} bytes; an icon must be at most {ICON_FILE_LIMIT:,} bytes"
+    return None
+
+
 def load_manifest(path: Path) -> Manifest:
     """Load and validate one `demo.yaml`, checking that id and sector match its folder."""
     data = read_manifest_data(path)
@@ -305,13 +318,9 @@ def load_manifest(path: Path) -> Manifest:
     problems = []
     if manifest.id != folder_id:
         problems.append(ManifestProblem(path, "id", f"is {manifest.id!r} but the folder is {folder_id!r}"))
-    if manifest.icon is not None and manifest.icon.lower().endswith(ICON_SUFFIXES):
-        icon = path.parent / manifest.icon
-        if not icon.is_file():
-            problems.append(ManifestProblem(path, "icon", f"{manifest.icon!r} does not exist in the demo folder"))
-        elif icon.stat().st_size > ICON_FILE_LIMIT:
-            problems.append(ManifestProblem(path, "icon", f"{manifest.icon!r} is {icon.stat().st_size:,} bytes; an "
-                                                          f"icon must be at most {ICON_FILE_LIMIT:,} bytes"))
+    icon = icon_file_problem(path.parent, manifest.icon)
+    if icon:
+        problems.append(ManifestProblem(path, "icon", icon))
     if manifest.sector != path.parent.parent.name:
         problems.append(
             ManifestProblem(path, "sector", f"is {manifest.sector!r} but the parent folder is {path.parent.parent.name!r}")

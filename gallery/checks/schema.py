@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gallery.checks.base import DemoFolder, Problem, validation_problems
-from gallery.manifest import SECTORS, SLUG_RE, Manifest
+from gallery.manifest import SECTORS, SLUG_RE, Manifest, icon_file_problem
 from gallery.model_refs import CATALOG_NAME, CatalogError, read_catalog
 from gallery.runtime.spec import ModelSpec
 
@@ -47,10 +47,11 @@ def check(folder: DemoFolder) -> list[Problem]:
     if folder.data is None:
         return list(folder.read_problems)
     try:
-        Manifest.model_validate(_stand_ins(folder.data, folder))
+        manifest = Manifest.model_validate(_stand_ins(folder.data, folder))
     except ValidationError as exc:
         return validation_problems(folder.manifest_path, exc)
-    return []
+    icon = icon_file_problem(folder.path, manifest.icon)
+    return [Problem(folder.manifest_path, "icon", icon)] if icon else []
 
 
 def check_catalog(root: Path, folders: list[DemoFolder]) -> list[Problem]:
