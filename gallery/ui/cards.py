@@ -27,7 +27,7 @@ CSS = """
   font-family: "Noto Color Emoji", "Apple Color Emoji", "Segoe UI Emoji", sans-serif; object-fit: cover; }
 .om-card-title { min-width: 0; flex: 1 1 auto; }
 .om-card h3 { margin: 0 0 2px; font-size: 1.05rem; line-height: 1.3; font-weight: 600; }
-.om-card h3 a { text-decoration: none; color: var(--body-text-color); }
+.om-card h3 a { text-decoration: none; color: var(--body-text-color); padding: 0; margin: 0; }
 .om-card h3 a:hover { text-decoration: underline; }
 .om-meta { font-size: 0.8rem; color: var(--body-text-color-subdued); }
 .om-featured { color: #b45309; font-weight: 600; }

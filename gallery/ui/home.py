@@ -31,6 +31,11 @@ html.om-lang-zh .om-home[data-lang="en"] { visibility: hidden; }
 #om-filters { gap: 4px 16px; }
 #om-filters .wrap { gap: 4px 6px; }
 #om-filters label { padding: 2px 10px !important; border-radius: 999px !important; font-size: 0.82rem; }
+/* On a phone each chip group is one line that scrolls sideways, so the cards start within the first screen. */
+@media (max-width: 640px) {
+  #om-filters .wrap { flex-wrap: nowrap !important; overflow-x: auto; scrollbar-width: none; }
+  #om-filters label { flex: 0 0 auto; white-space: nowrap; }
+}
 """
 
 

@@ -133,4 +133,20 @@ def build_single(service: GalleryService, entry: DemoEntry) -> tuple[gr.Blocks, 
     return blocks, i18n
 
 
-APP_CSS = CSS + HOME_CSS + FORM_CSS
+# Gradio's bundled Source Sans Pro SemiBold (weight 600: titles, tabs, labels) is a subset of a few glyphs, so a
+# title mixed it with a fallback font letter by letter (odd capitals). One family with complete faces replaces it:
+# its Regular for 400, its Bold for the semibold and bold weights. The URLs are Gradio's, as its theme writes them.
+FONT_CSS = """
+@font-face { font-family: 'OM Sans'; src: url('static/fonts/SourceSansPro/SourceSansPro-Regular.woff2')
+  format('woff2'); font-weight: 100 499; font-style: normal; }
+@font-face { font-family: 'OM Sans'; src: url('static/fonts/SourceSansPro/SourceSansPro-Bold.woff2')
+  format('woff2'); font-weight: 500 900; font-style: normal; }
+:root, .dark { --font: 'OM Sans', ui-sans-serif, system-ui, sans-serif; }
+"""
+# A phone's 390 px are too few for Gradio's 32 px page margins.
+MOBILE_CSS = """
+@media (max-width: 640px) {
+  .gradio-container > .main { padding-left: 10px !important; padding-right: 10px !important; }
+}
+"""
+APP_CSS = FONT_CSS + CSS + HOME_CSS + FORM_CSS + MOBILE_CSS
