@@ -188,6 +188,7 @@ def card_html(entry: DemoEntry, status: DemoStatus, lang: str = "en", facts: Liv
         langs = languages_html(manifest.languages, lang)
         attrs += (f' data-languages="{escape(" ".join(manifest.languages))}" data-task="{escape(manifest.task)}"'
                   f' data-featured="{str(manifest.featured).lower()}"')
+    attrs += f' data-requests="{(facts or LiveFacts()).usage.requests}"'
     heading = title if unavailable else f'<a href="?demo={escape(entry.id)}">{title}</a>'
     has_models = bool(status.models) or bool(manifest and manifest.models)
     reason = f'<div class="om-reason">{escape(status.reason or "")}</div>' if unavailable else ""
