@@ -30,6 +30,13 @@ FORM_CSS = """
   white-space: nowrap; }
 .om-example img { width: 28px !important; height: 28px !important; object-fit: cover; border-radius: 4px; }
 .om-ran { opacity: 0.8; }
+/* Result tables hold sentences (answers, notes): Gradio sizes each column to its longest cell on one line in a
+   monospace font, so a long column ran off the table's right edge. Let the columns share the width and wrap
+   (on a phone a table wider than the screen scrolls sideways inside its own box). */
+.om-out-table table { width: 100% !important; }
+.om-out-table th, .om-out-table td { width: auto !important; min-width: 7em !important; max-width: none !important; }
+.om-out-table td, .om-out-table td .cell-wrap { white-space: normal !important; overflow-wrap: break-word; }
+.om-out-table * { font-family: var(--font) !important; }
 """
 
 

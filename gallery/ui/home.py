@@ -143,7 +143,8 @@ def home_html(service: GalleryService, query: HomeQuery | str = "", lang: str = 
 
 def filter_choices(service: GalleryService, i18n: gr.I18n) -> tuple[list[Any], list[Any], list[Any]]:
     """Return the chips (label, value): sectors with demos, languages enough demos take, tasks by how common."""
-    manifests = [e.manifest for e in service.index.entries if e.manifest is not None]
+    # Demos that cannot run (their code failed to import) offer nothing to filter for.
+    manifests = [e.manifest for e in service.index.entries if e.manifest is not None and e.id in service.code]
     sectors = [(i18n(f"sector.{s}"), s) for s in SECTORS if any(m.sector == s for m in manifests)]
     counts = Counter(code for m in manifests for code in m.languages if code != NO_LANGUAGE)
     languages = [(i18n(f"lang.{code}") if f"lang.{code}" in i18n.translations.get("en", {}) else code.upper(), code)

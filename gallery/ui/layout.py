@@ -146,7 +146,7 @@ FONT_CSS = """
 # A phone's 390 px are too few for Gradio's 32 px page margins.
 MOBILE_CSS = """
 @media (max-width: 640px) {
-  .gradio-container > .main { padding-left: 10px !important; padding-right: 10px !important; }
+  .main.app { padding-left: 10px !important; padding-right: 10px !important; }
 }
 """
 APP_CSS = FONT_CSS + CSS + HOME_CSS + FORM_CSS + MOBILE_CSS

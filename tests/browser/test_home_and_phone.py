@@ -25,12 +25,13 @@ PAGES = [*SHOWCASE.values(), "home"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # Content that sticks out past the right edge, except inside something that scrolls sideways on purpose (a table,
-# a row of chips, the tab bar): Gradio's container hides horizontal overflow, so scrollWidth alone would not see it.
+# a row of chips, the tab bar, whose tabs that do not fit wait in its "…" menu): Gradio's container hides horizontal overflow, so scrollWidth alone would not see it.
 CLIPPED_JS = """() => {
   const width = document.documentElement.clientWidth;
   const scrolls = (e) => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
       const style = getComputedStyle(a);
-      if (['auto', 'scroll'].includes(style.overflowX) || a.getAttribute('role') === 'tablist') return true; }
+      if (['auto', 'scroll'].includes(style.overflowX) || a.getAttribute('role') === 'tablist'
+          || a.classList.contains('tab-container')) return true; }
     return false; };
   const out = [];
   for (const e of document.querySelectorAll('body *')) {
@@ -75,17 +76,20 @@ def run_through_the_api(gallery_url: str, demo_id: str) -> None:
 
 def open_page(page: Page, gallery_url: str, name: str, lang: str) -> None:
     """Open Home, or a demo with its first example run, in `lang`."""
+    page.goto(f"{gallery_url}/?demo={name}&lang={lang}" if name != "home" else f"{gallery_url}/?lang={lang}")
+    # The page has loaded once its language switch shows the language (Home's cards are rendered in it then).
+    expect(page.locator("#om-lang input:checked")).to_have_value("中文" if lang == "zh" else "English", timeout=60_000)
     if name == "home":
-        page.goto(f"{gallery_url}/?lang={lang}")
         expect(page.locator(f'.om-home[data-lang="{lang}"] .om-card').first).to_be_visible()
         return
-    page.goto(f"{gallery_url}/?demo={name}&lang={lang}")
     panel = page.locator(f"#om-tab-{name.replace('/', '-')}")
     expect(panel.locator(".om-run")).to_be_visible()
-    expect(page.locator("#om-lang input:checked")).to_have_value("中文" if lang == "zh" else "English", timeout=60_000)
     panel.locator(".om-run").click()
     expect(panel.locator(".om-ran").first).to_contain_text(" ms", timeout=240_000)  # the result and what ran
     expect(page.locator(".toast-body")).to_have_count(0)
+    # Gradio fades the views while they update: the screenshot waits until they are drawn in full.
+    page.wait_for_function("() => [...document.querySelectorAll('.om-output, .om-output *')]"
+                           ".every(e => getComputedStyle(e).opacity === '1')")
 
 
 def save_screenshot(page: Page, path: Path) -> None:
@@ -108,7 +112,8 @@ def test_page_fits_a_phone_without_sideways_scrolling(new_page, gallery_url: str
     open_page(page, gallery_url, name, lang)
     width, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert width <= client, f"{name} ({lang}) scrolls sideways on a phone: {width} > {client}"
-    assert page.evaluate(CLIPPED_JS) == []
+    clipped = page.evaluate(CLIPPED_JS)
+    assert clipped == [], "\n".join(clipped)
     save_screenshot(page, SCREENSHOTS / shot_name(name, lang, "mobile"))
     # The check sees content cut off by the page's hidden overflow (so it can fail).
     page.evaluate("document.querySelector('.gradio-container').insertAdjacentHTML('beforeend', "

@@ -146,7 +146,7 @@ def test_present_draws_history_and_band(demo) -> None:
     chinese = code.present(run(demo, **inputs), inputs, "zh")
     assert list(chinese["forecast"].columns) == ["时间", "P10", "中位数", "P90"]
     assert "预测未来 **48** 步" in chinese["summary"] and "Forecast" not in chinese["summary"]
-    assert set(chinese["plot"]["series"]) == {"历史", "90% 分位", "预测中位数", "10% 分位"}
+    assert set(chinese["plot"]["series"]) == {"历史", "P90", "中位数", "P10"}
     assert view["forecast"].iloc[0, 0] == "2025-03-13 00:00"
     gr.LinePlot(x="t", y="value", color="series").postprocess(frame)
     numbers = {"series": " ".join(str(v) for v in range(1, 41)), "use_sample": False, "horizon": 5}

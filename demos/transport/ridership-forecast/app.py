@@ -88,8 +88,8 @@ def plot_frame(parsed: Series, result: dict[str, Any], lang: str = "en") -> Any:
     zh = lang == "zh"
     rows = [(t, float(v), "历史" if zh else "History") for t, v in zip(past, history)]
     # Each forecast line starts at the last observed value, so it joins the history without a gap.
-    for key, name in (("p90", "90% 分位" if zh else "90% quantile"), ("median", "预测中位数" if zh else "Median forecast"),
-                      ("p10", "10% 分位" if zh else "10% quantile")):
+    # The table's names: short, so the legend fits under the plot on a phone (the view's label names the band).
+    for key, name in (("p90", "P90"), ("median", "中位数" if zh else "Median"), ("p10", "P10")):
         rows.append((past[-1], float(history[-1]), name))
         rows += [(t, float(v), name) for t, v in zip(ahead, result[key])]
     return pd.DataFrame(rows, columns=["t", "value", "series"])
