@@ -87,9 +87,7 @@ def open_page(page: Page, gallery_url: str, name: str, lang: str) -> None:
     panel.locator(".om-run").click()
     expect(panel.locator(".om-ran").first).to_contain_text(" ms", timeout=240_000)  # the result and what ran
     expect(page.locator(".toast-body")).to_have_count(0)
-    # Gradio fades the views while they update: the screenshot waits until they are drawn in full.
-    page.wait_for_function("() => [...document.querySelectorAll('.om-output, .om-output *')]"
-                           ".every(e => getComputedStyle(e).opacity === '1')")
+    page.wait_for_timeout(1500)  # Gradio fades the views in as they update: a screenshot shows them in full
 
 
 def save_screenshot(page: Page, path: Path) -> None:
