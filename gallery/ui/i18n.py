@@ -115,6 +115,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "ocr": ("Text recognition (OCR)", "文字识别（OCR）"),
     "time-series-forecasting": ("Time-series forecasting", "时间序列预测"),
     "sentiment-analysis": ("Sentiment analysis", "情感分析"),
+    "grapheme-to-phoneme": ("Pronunciation (pinyin)", "注音（拼音）"),
     "token-classification": ("Entity recognition", "实体识别"),
     "named-entity-recognition": ("Entity recognition", "实体识别"),
     "de-identification": ("De-identification", "去标识化"),

@@ -167,7 +167,8 @@ def test_home_offers_filter_chips_and_the_order(tmp_path: Path) -> None:
     blocks, i18n = build_gallery(_service(tmp_path))
     props = {c["props"].get("elem_id"): c["props"] for c in _components(blocks)}
     sectors = [value for _, value in props["om-filter-sector"]["choices"]]
-    assert sectors == ["healthcare", "education", "finance", "transport"]  # every sector with a demo, in order
+    # Every sector with a demo that runs, in order (the fixture's only finance demo fails at import).
+    assert sectors == ["healthcare", "education", "transport"]
     assert [value for _, value in props["om-filter-task"]["choices"]] == ["text-statistics"]
     assert [value for _, value in props["om-filter-language"]["choices"]] == ["en"]  # zh: one demo only
     assert [value for _, value in props["om-order"]["choices"]] == ["featured", "used"]
