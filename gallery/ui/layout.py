@@ -143,10 +143,11 @@ FONT_CSS = """
   format('woff2'); font-weight: 500 900; font-style: normal; }
 :root, .dark { --font: 'OM Sans', ui-sans-serif, system-ui, sans-serif; }
 """
-# A phone's 390 px are too few for Gradio's 32 px page margins.
+# A phone's 390 px are too few for Gradio's 32 px page margins. Gradio scopes the rules inside a custom @media
+# block to its `.contain` element, below the page margins' element, so the switch at 640 px is made by clamp():
+# below 640 px the middle term is negative (10 px), above it very large (32 px, Gradio's own).
 MOBILE_CSS = """
-@media (max-width: 640px) {
-  .main.app { padding-left: 10px !important; padding-right: 10px !important; }
-}
+.main.app { padding-left: clamp(10px, (100vw - 640px) * 1000, 32px) !important;
+  padding-right: clamp(10px, (100vw - 640px) * 1000, 32px) !important; }
 """
 APP_CSS = FONT_CSS + CSS + HOME_CSS + FORM_CSS + MOBILE_CSS
