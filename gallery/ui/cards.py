@@ -66,6 +66,7 @@ class LiveFacts:
     down: int = 0
 
 
+STATES = ("ready", "loads on first use", "loading", "unavailable")
 # YAML folds a long Chinese summary's lines with spaces, which Chinese text does not have between characters.
 _FOLD_SPACE = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef]) (?=[\u3000-\u9fff\uff00-\uffef])")
 
@@ -97,11 +98,14 @@ def icon_html(entry: DemoEntry) -> str:
 
 def _status_badge(status: DemoStatus, has_models: bool, lang: str) -> str:
     css = "om-status-" + status.state.replace(" ", "-")
-    # Warm: its model is loaded, the next run starts at once; cold: the first run loads it first.
-    key = {"ready": "card.warm" if has_models else "status.ready", "loads on first use": "card.cold",
-           "loading": "status.loading", "unavailable": "status.unavailable"}.get(status.state)
-    label = _t(key, lang) if key else escape(status.state)
-    warm = {"ready": "warm", "loads on first use": "cold", "loading": "loading"}.get(status.state, "")
+    # Warm: its models are loaded, the next run starts at once; cold: the first run loads them first. A demo with
+    # several models (one per input language) may be partly warm.
+    loaded = sum(1 for model in status.models.values() if model.get("state") == "ready")
+    warm = {"ready": "warm", "loads on first use": "partial" if loaded else "cold",
+            "loading": "loading"}.get(status.state, "")
+    key = {"warm": "card.warm" if has_models else "status.ready", "partial": "card.partial", "cold": "card.cold",
+           "loading": "status.loading", "": "status.unavailable"}[warm]
+    label = _t(key, lang, k=loaded, n=len(status.models)) if status.state in STATES else escape(status.state)
     return f'<span class="om-badge {css}" data-status="{escape(status.state)}" data-warm="{warm}">{label}</span>'
 
 

@@ -86,6 +86,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "card.open": ("Open demo", "打开演示"),
     "card.warm": ("Warm: model loaded", "热：模型已加载"),
     "card.cold": ("Cold: loads on first run", "冷：首次运行时加载"),
+    "card.partial": ("Partly warm: {k} of {n} models loaded", "部分预热：已加载 {k}/{n} 个模型"),
     "card.p50": ("p50 {ms}", "中位耗时 {ms}"),
     "card.p50.title": ("Median time of the last {n} successful runs on this server since it started",
                        "本服务器自启动以来最近 {n} 次成功运行的中位耗时"),

@@ -120,6 +120,10 @@ def test_cards_show_live_facts_only_once_measured(tmp_path: Path) -> None:
                      LiveFacts(DemoUsage(requests=5, runs=4, p50_ms=412.4), up=3, down=1))
     assert 'data-warm="warm"' in used and "Warm: model loaded" in used
     assert ">p50 412 ms<" in used and ">5 runs<" in used and ">👍 75% of 4<" in used
+    # One of two models loaded (a demo with a model per input language): partly warm, and it says how far.
+    partly = card_html(entry, DemoStatus("loads on first use", None, None, None,
+                                         {"en": {"state": "ready"}, "zh": {"state": "not-loaded"}}), "en")
+    assert 'data-warm="partial"' in partly and "Partly warm: 1 of 2 models loaded" in partly
     zh = card_html(entry, DemoStatus("ready", None, None, None, {"m": {}}), "zh",
                    LiveFacts(DemoUsage(requests=5, runs=4, p50_ms=8.25), up=1, down=0))
     assert "热：模型已加载" in zh and ">中位耗时 8.2 ms<" in zh and ">已运行 5 次<" in zh and ">👍 100%（共 1 条）<" in zh
