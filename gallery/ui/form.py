@@ -36,7 +36,7 @@ FORM_CSS = """
 .om-out-table table { width: 100% !important; }
 .om-out-table th, .om-out-table td { width: auto !important; min-width: 7em !important; max-width: none !important; }
 .om-out-table td, .om-out-table td .cell-wrap { white-space: normal !important; overflow-wrap: break-word; }
-.om-out-table * { font-family: var(--font) !important; }
+.om-out-table *, .om-out-label * { font-family: var(--font) !important; }
 /* The chart takes its block's height but starts below the block's label, so the legend under it stuck out of
    the block's bottom and was cut off: let it show, with room below it. */
 .om-out-plot.block { overflow: visible !important; margin-bottom: 40px; }

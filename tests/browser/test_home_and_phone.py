@@ -45,6 +45,20 @@ CLIPPED_JS = """() => {
 }"""
 
 
+@pytest.fixture(scope="module")
+def real_gallery_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Serve the real demos only (no broken fixture demo), as a visitor sees the gallery: the screenshots' server."""
+    import shutil
+
+    from tests.serving import start_gallery, stop
+
+    demos = tmp_path_factory.mktemp("real") / "demos"
+    shutil.copytree(ROOT / "demos", demos, ignore=shutil.ignore_patterns("__pycache__", "_template"))
+    process, url = start_gallery(demos)
+    yield url
+    stop(process)
+
+
 @pytest.fixture()
 def new_page(browser: Browser) -> Iterator[object]:
     """Return a function opening a page at a viewport in a language; close them all at the end."""
@@ -105,9 +119,9 @@ def shot_name(name: str, lang: str, device: str) -> str:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("name", PAGES)
-def test_page_fits_a_phone_without_sideways_scrolling(new_page, gallery_url: str, name: str, lang: str) -> None:  # type: ignore[no-untyped-def]
+def test_page_fits_a_phone_without_sideways_scrolling(new_page, real_gallery_url: str, name: str, lang: str) -> None:  # type: ignore[no-untyped-def]
     page = new_page(PHONE, lang)
-    open_page(page, gallery_url, name, lang)
+    open_page(page, real_gallery_url, name, lang)
     width, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert width <= client, f"{name} ({lang}) scrolls sideways on a phone: {width} > {client}"
     clipped = page.evaluate(CLIPPED_JS)
@@ -121,11 +135,11 @@ def test_page_fits_a_phone_without_sideways_scrolling(new_page, gallery_url: str
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("name", PAGES)
-def test_desktop_screenshot(new_page, gallery_url: str, name: str, lang: str) -> None:  # type: ignore[no-untyped-def]
+def test_desktop_screenshot(new_page, real_gallery_url: str, name: str, lang: str) -> None:  # type: ignore[no-untyped-def]
     page = new_page(DESKTOP, lang)
     if name == "home":
-        run_through_the_api(gallery_url, SHOWCASE["healthcare"])
-    open_page(page, gallery_url, name, lang)
+        run_through_the_api(real_gallery_url, SHOWCASE["healthcare"])
+    open_page(page, real_gallery_url, name, lang)
     if name == "home":
         # The demo ran: its card says how fast it was, measured on this server, and that its model is loaded.
         card = page.locator(f'.om-card[data-demo="{SHOWCASE["healthcare"]}"]')
