@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -46,6 +47,10 @@ def start_gallery(demos_dir: Path, *extra: str, timeout: float = 120.0,
                   env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     """Start `gallery run` on a free port (log under the test artifacts) and wait until its home page answers."""
     log = ARTIFACTS / f"server-{time.time_ns()}.log"
+    # Each server gets its own Gradio cache, as separate deployments have: Gradio names a cached file by its
+    # content's hash, so servers sharing /tmp/gradio share the copy of an example that prefills a form, and one
+    # server stopping (which deletes the files it handed out) removed another's prefilled example.
+    env = {"GRADIO_TEMP_DIR": tempfile.mkdtemp(prefix="gradio-"), **(env or {})}
     return launch_gallery(demos_dir, *extra, log=log, env=env, timeout=timeout)
 
 
