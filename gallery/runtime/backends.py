@@ -93,21 +93,11 @@ class OnnxRuntimeBackend(RuntimeBackend):
 
     def sessions(self, handler: TaskHandler) -> Sessions:
         """Open graphs with this backend's providers and the gallery's thread settings."""
-        import onnxruntime as ort
-
-        from gallery.runtime import hardware
-        from gallery.runtime.tasks import providers_for, real_backend
+        from gallery.runtime.tasks import ort_session, providers_for, real_backend
 
         providers = providers_for(self.name)
-
-        def open_graph(path: Path) -> Any:
-            options = ort.SessionOptions()
-            if handler.sleeping_threads:
-                # Short runs between numpy work (a decoding loop): spinning threads would starve that work.
-                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            return ort.InferenceSession(str(path), hardware.apply_ort_threads(options), providers=providers)
-
-        return Sessions(open_graph, real_backend)
+        return Sessions(lambda path: ort_session(path, providers, sleeping_threads=handler.sleeping_threads),
+                        real_backend)
 
     def export_job(self, handler: TaskHandler, dst: Path) -> dict[str, Any]:
         """Export with Optimum into `dst/onnx` (decoders merged where the task asks)."""

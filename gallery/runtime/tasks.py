@@ -43,10 +43,15 @@ def real_backend(providers: list[str]) -> str:
     return PROVIDER_BACKENDS.get(providers[0], providers[0]) if providers else "onnxruntime-cpu"
 
 
-def _session(path: Path, providers: list[str], custom_ops: str | None = None) -> Any:
+def ort_session(path: Path, providers: list[str], custom_ops: str | None = None, sleeping_threads: bool = False) -> Any:
+    """Open one graph with ONNX Runtime: the gallery's thread settings, and a custom-op library where named."""
     import onnxruntime as ort
 
-    options = hardware.apply_ort_threads(ort.SessionOptions())
+    options = ort.SessionOptions()
+    if sleeping_threads:
+        # Short runs between numpy work (a decoding loop): spinning threads would starve that work.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options = hardware.apply_ort_threads(options)
     if custom_ops:
         from gallery.runtime.custom_ops import library_path
 
@@ -67,7 +72,7 @@ def onnx_model(path: Path, backend: str, max_concurrency: int, custom_ops: str |
             raise ValueError(f"{path.name} needs the custom operators of {custom_ops}, which OpenVINO cannot run")
         return OnnxModel(openvino.OpenVINOSession(path), path=path, max_concurrency=max_concurrency,
                          backend=openvino.BACKEND)
-    session = _session(path, providers_for(backend), custom_ops)
+    session = ort_session(path, providers_for(backend), custom_ops)
     return OnnxModel(session, path=path, max_concurrency=max_concurrency,
                      backend=real_backend(session.get_providers()))
 
