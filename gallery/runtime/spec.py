@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from gallery.runtime.task_table import TASKS, parse_options
 
@@ -76,6 +76,7 @@ class ModelSpec(_Strict):
     options: dict[str, Any] = Field(default_factory=dict,
                                     description="task-specific settings, checked against the task's options model")
     max_concurrency: int = Field(2, ge=1, le=64, description="parallel calls allowed into this model")
+    _typed: Any = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _factory_rules(self) -> "ModelSpec":
@@ -88,12 +89,13 @@ class ModelSpec(_Strict):
 
     @model_validator(mode="after")
     def _options_of_the_task(self) -> "ModelSpec":
-        parse_options(self.task, self.options)  # a typo such as `pooling: maen` is refused here, not ignored
+        # A typo such as `pooling: maen` is refused here, not ignored; the parsed copy serves every later load.
+        self._typed = parse_options(self.task, self.options)
         return self
 
     def typed_options(self) -> Any:
         """Return the options as the task's typed model (gallery.runtime.task_options), defaults filled in."""
-        return parse_options(self.task, self.options)
+        return self._typed
 
     def identity(self) -> dict[str, Any]:
         """Return the fields that decide which loaded model this spec means (for sharing)."""

@@ -60,18 +60,11 @@ def ort_session(path: Path, providers: list[str], custom_ops: str | None = None,
 
 
 def onnx_model(path: Path, backend: str, max_concurrency: int, custom_ops: str | None = None) -> OnnxModel:
-    """Return an ONNX file as an OnnxModel on ONNX Runtime, or on OpenVINO (which reads ONNX files itself).
+    """Return an ONNX file as an OnnxModel on ONNX Runtime with the providers of `backend` (CPU or CUDA).
 
     `custom_ops` names the operator library the graph needs (task_options.OnnxFileOptions.custom_ops).
+    Other runtimes open ONNX files in their own backend object (backends.OpenVINOBackend.open_onnx).
     """
-    from gallery.runtime import openvino
-
-    if backend == openvino.BACKEND:
-        if custom_ops:
-            # The registry never plans OpenVINO for such a model (registry.backend_for); say so if a caller does.
-            raise ValueError(f"{path.name} needs the custom operators of {custom_ops}, which OpenVINO cannot run")
-        return OnnxModel(openvino.OpenVINOSession(path), path=path, max_concurrency=max_concurrency,
-                         backend=openvino.BACKEND)
     session = ort_session(path, providers_for(backend), custom_ops)
     return OnnxModel(session, path=path, max_concurrency=max_concurrency,
                      backend=real_backend(session.get_providers()))

