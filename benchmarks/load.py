@@ -111,7 +111,9 @@ def _post(http: Any, url: str, call: Call, tally: Tally, channel: str, label: st
     if response.status_code == 200:
         tally.ok(channel, time.perf_counter() - started)
     else:
-        tally.error(f"{label} {call.demo_id}: HTTP {response.status_code}")
+        # The reason names which limit refused it (admission, Ray's queue, a replica that went away).
+        reason = " ".join(response.text.split())[:120]
+        tally.error(f"{label} {call.demo_id}: HTTP {response.status_code} {reason}")
 
 
 def _json_client(url: str, calls: list[Call], offset: int, deadline: float, tally: Tally) -> None:
