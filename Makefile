@@ -27,9 +27,16 @@ DEMO_REQUIREMENTS := $(sort $(wildcard demos/*/*/requirements.txt))
 run: $(VENV)/.installed
 	$(BIN)/gallery run --port $(PORT)
 
+# The suite in two passes: everything but the browser tests in $(TEST_WORKERS) processes (each file on one worker;
+# the tests are CPU-bound and share the model cache under its file lock), then the browser tests alone, because
+# Chromium's waits assume a machine that is not saturated. `TEST_WORKERS=0` runs the first pass in one process.
+TEST_WORKERS ?= 2
+
 test: $(VENV)/.installed-test
 	$(BIN)/gallery check
-	OPENMODELS_ARTIFACTS=$(abspath $(ARTIFACTS)) $(BIN)/python -m pytest
+	OPENMODELS_ARTIFACTS=$(abspath $(ARTIFACTS)) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile \
+		--ignore=tests/browser
+	OPENMODELS_ARTIFACTS=$(abspath $(ARTIFACTS)) $(BIN)/python -m pytest tests/browser
 
 # The container image, built and run for real with podman (tests/deploy/): too long for `make test`'s budget.
 # The base image, the wheelhouse and the build's layers are cached under ~/.cache/openmodels-deploy.
