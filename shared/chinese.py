@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from gallery.errors import InputError
+from shared.text import cjk_share
 
 # CJK Unified Ideographs (the main block, extensions A to H), the compatibility blocks and 〇 (líng, zero): the
 # characters Chinese text is written in.
@@ -32,3 +33,19 @@ def require_chinese(text: str, field: str, min_share: float = 0.5) -> None:
         raise InputError(
             "is mostly not Chinese; this demo reads Chinese only, please write in Chinese "
             "(此演示只能理解中文，请用中文输入)", field)
+
+
+def text_language(text: str, field: str) -> str:
+    """Return `zh` for text written mostly in Han characters, `en` otherwise; refuse mostly Japanese or Korean text."""
+    if han_share(text) >= 0.5:
+        return "zh"
+    if cjk_share(text) > 0.5:  # kana or hangul: neither the English nor the Chinese encoder was chosen for them
+        raise InputError("please write in English or Chinese (请用中文或英文输入)", field)
+    return "en"
+
+
+def word_count(text: str) -> float:
+    """Return the number of words, a Latin word as one and two Han characters as one (Chinese has no spaces)."""
+    units = _UNIT.findall(text)
+    han = sum(1 for unit in units if HAN.match(unit))
+    return (len(units) - han) + han / 2

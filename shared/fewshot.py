@@ -3,6 +3,10 @@
 A classifier demo is a `demo.yaml` whose `app:` names `shared.fewshot:text_classifier` (no `app.py`), an
 `examples.csv` (`text,label`) and a `heldout.csv`; an `app.py` of its own may call `classify_demo` instead. The head is trained the first time the demo runs and cached under the demo's cache
 folder, keyed by the CSV's bytes and the encoder's identity, so later starts load it in milliseconds.
+
+A demo that also reads Chinese names a second encoder (`model_zh`, e.g. `encoder_zh: use-multilingual`): text mostly
+in Han characters goes to a head trained on that encoder over every row of the CSV (a cross-lingual encoder learns
+from the English rows too), other text to the `model` head trained on the rows that are not Chinese.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from gallery.errors import InputError
 from gallery.loader import DemoCode, DemoCodeError, demo_app
 from gallery.manifest import Bilingual, Manifest
+from shared.chinese import HAN, han_share, text_language, word_count
+from shared.multilingual import GraphTokenizedEncoder
 from shared.text import require_english
 
 if TYPE_CHECKING:
@@ -44,6 +50,8 @@ DEFAULT_C = 10.0
 _PROBE = "The quick brown fox checks the balance of a delayed train ticket."
 _PROBE_MIN_COSINE = 0.999
 _CACHE_VERSION = 1
+# The rows a head trains on: every row, or only those in one language (decided by script, as inputs are).
+ROWS = ("all", "en", "zh")
 _BATCH = 64
 
 
@@ -132,6 +140,20 @@ def embed_texts(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     return np.concatenate(parts, axis=0)
 
 
+def select_rows(examples: Sequence[Example], rows: str, path: Path) -> list[Example]:
+    """Return the examples a head of `rows` trains on, raising ExamplesError when a label is left too few."""
+    if rows not in ROWS:
+        raise ValueError(f"rows must be one of {ROWS}, got {rows!r}")
+    # A row's language by the inputs' rule (mostly Han characters: Chinese), without refusing any.
+    chosen = [e for e in examples if rows == "all" or ("zh" if han_share(e.text) >= 0.5 else "en") == rows]
+    counts = Counter(e.label for e in chosen)
+    few = {label: counts[label] for label in sorted({e.label for e in examples}) if counts[label] < MIN_PER_LABEL}
+    if few:
+        raise ExamplesError(f"{path}: the {rows} head needs at least {MIN_PER_LABEL} {rows} examples a label; "
+                            f"too few: {few}")
+    return chosen
+
+
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
@@ -176,22 +198,23 @@ class FewShotClassifier:
 
     @classmethod
     def from_csv(
-        cls, csv_path: Path, embedder: Embedder, cache_dir: Path, identity: str = "", c: float = DEFAULT_C
+        cls, csv_path: Path, embedder: Embedder, cache_dir: Path, identity: str = "", c: float = DEFAULT_C,
+        rows: str = "all",
     ) -> "FewShotClassifier":
-        """Load the head for this CSV and encoder from cache_dir, or train and cache it."""
+        """Load the head for this CSV, encoder and rows (`all`, `en`, `zh`) from cache_dir, or train and cache it."""
         raw = csv_path.read_bytes() if csv_path.is_file() else b""
         if not raw:
             raise ExamplesError(f"{csv_path}: missing or empty (a classifier demo needs a text,label CSV)")
-        key = hashlib.sha256(
-            json.dumps({"csv": hashlib.sha256(raw).hexdigest(), "encoder": identity, "c": c, "v": _CACHE_VERSION}).encode()
-        ).hexdigest()[:24]
+        fields: dict[str, Any] = {"csv": hashlib.sha256(raw).hexdigest(), "encoder": identity, "c": c, "v": _CACHE_VERSION}
+        fields.update({"rows": rows} if rows != "all" else {})  # heads over every row keep their old cache keys
+        key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:24]
         cache_path = cache_dir / f"head-{csv_path.stem}-{key}.npz"
         probe = embed_texts(embedder, [_PROBE])[0]
         cached = cls._load(cache_path, embedder, probe)
         if cached is not None:
             logger.info("few-shot head for %s loaded from %s", csv_path, cache_path)
             return cached
-        examples = parse_examples(raw, csv_path)
+        examples = select_rows(parse_examples(raw, csv_path), rows, csv_path)
         head = cls.fit(examples, embedder, c)
         head.cache_path = cache_path
         head._save(cache_path, probe)
@@ -242,14 +265,23 @@ class FewShotClassifier:
         return {"label": best, "confidence": scores[best], "scores": scores}
 
 
-def head_for(ctx: "DemoContext", csv_name: str = EXAMPLES_FILE, model: str = "encoder") -> FewShotClassifier:
-    """Return the demo's few-shot head, trained or loaded from cache once per process."""
+def embedder_for(ctx: "DemoContext", model: str) -> Embedder:
+    """Return the manifest model as an embedder: a shipped ONNX graph (`task: onnx`) takes the strings themselves."""
+    if ctx.manifest.models[model].task == "onnx":
+        return GraphTokenizedEncoder(ctx.model(model))
+    return ctx.model(model)
+
+
+def head_for(ctx: "DemoContext", csv_name: str = EXAMPLES_FILE, model: str = "encoder",
+             rows: str = "all") -> FewShotClassifier:
+    """Return the demo's few-shot head on `model` over `rows`, trained or loaded from cache once per process."""
 
     def build() -> FewShotClassifier:
         identity = json.dumps(ctx.manifest.models[model].identity(), sort_keys=True)
-        return FewShotClassifier.from_csv(ctx.path / csv_name, ctx.model(model), ctx.demo_cache_dir(), identity)
+        return FewShotClassifier.from_csv(ctx.path / csv_name, embedder_for(ctx, model), ctx.demo_cache_dir(),
+                                          identity, rows=rows)
 
-    return ctx.resource(f"fewshot:{model}:{csv_name}", build)
+    return ctx.resource(f"fewshot:{model}:{csv_name}" + ("" if rows == "all" else f":{rows}"), build)
 
 
 def classify_demo(
@@ -259,11 +291,12 @@ def classify_demo(
     csv_name: str = EXAMPLES_FILE,
     model: str = "encoder",
     input_name: str | None = None,
+    rows: str = "all",
 ) -> dict[str, Any]:
-    """Classify text with the demo's head: {<label_field>: label, confidence, scores}."""
+    """Classify text with the demo's head on `model` over `rows`: {<label_field>: label, confidence, scores}."""
     if not text or not text.strip():
         raise InputError("is empty; please enter some text", input_name)
-    result = head_for(ctx, csv_name, model).predict(text.strip())
+    result = head_for(ctx, csv_name, model, rows).predict(text.strip())
     return {label_field: result["label"], "confidence": result["confidence"], "scores": result["scores"]}
 
 
@@ -293,10 +326,13 @@ class TextClassifierOptions(BaseModel):
 
     labels: dict[str, Bilingual] = Field(
         default_factory=dict, description="each label of examples.csv as people read it, {en, zh}")
-    english_only: bool = Field(True, description="refuse text that is not English (the encoder is English-only)")
+    english_only: bool = Field(True, description="refuse text that is not English (the encoder is English-only); "
+                                                 "with model_zh, Chinese text is read and other text refused")
     min_words: int = Field(1, ge=1, description="refuse text of fewer words (a single word is often too vague)")
     examples: str = Field(EXAMPLES_FILE, description="the training CSV in the demo folder")
     model: str = Field("encoder", description="the manifest's model that embeds the text")
+    model_zh: str | None = Field(None, description="the manifest's model that embeds Chinese text (a head of its own "
+                                                   "over every row); none: the demo reads one encoder's languages")
 
 
 @dataclass(frozen=True)
@@ -307,15 +343,37 @@ class TextClassifier:
     input_name: str
     output_name: str
 
-    def classify(self, ctx: "DemoContext", text: str) -> dict[str, Any]:
-        """Return {<output>: label, confidence, scores} for the text."""
-        if self.options.english_only:
+    def language(self, text: str) -> str:
+        """Return the language whose head reads the text (`en` stands for every language `model` reads)."""
+        if self.options.model_zh is None:
+            if self.options.english_only:
+                require_english(text, self.input_name)
+            return "en"
+        language = text_language(text, self.input_name)
+        if language == "en" and self.options.english_only:
             require_english(text, self.input_name)
-        if len(text.split()) < self.options.min_words:
-            raise InputError(f"write at least {self.options.min_words} words: a whole sentence, not a single word",
-                             self.input_name)
-        return classify_demo(ctx, text, self.output_name, self.options.examples, self.options.model,
-                             input_name=self.input_name)
+        return language
+
+    def route(self, language: str) -> tuple[str, str]:
+        """Return the model and the CSV rows of the head that reads text of the language."""
+        if self.options.model_zh is None:
+            return self.options.model, "all"
+        return (self.options.model_zh, "all") if language == "zh" else (self.options.model, "en")
+
+    def head(self, ctx: "DemoContext", language: str) -> FewShotClassifier:
+        """Return the head that reads text of the language (see `language`)."""
+        model, rows = self.route(language)
+        return head_for(ctx, self.options.examples, model, rows)
+
+    def classify(self, ctx: "DemoContext", text: str) -> dict[str, Any]:
+        """Return {<output>: label, confidence, scores} for the text, read by its language's head."""
+        language = self.language(text)
+        words = word_count(text) if HAN.search(text) else len(text.split())
+        if words < self.options.min_words:
+            raise InputError(f"write at least {self.options.min_words} words: a whole sentence, not a single word "
+                             "(请写一个完整的句子)", self.input_name)
+        model, rows = self.route(language)
+        return classify_demo(ctx, text, self.output_name, self.options.examples, model, self.input_name, rows)
 
     def show(self, result: dict[str, Any], inputs: dict[str, Any], lang: str = "en") -> dict[str, Any]:
         """Return the label bars, each label named in the visitor's language."""
@@ -330,6 +388,9 @@ def text_classifier(manifest: Manifest, folder: Path, options: TextClassifierOpt
     if [spec.type for spec in manifest.inputs] != ["text"] or [spec.type for spec in manifest.outputs] != ["label"]:
         raise DemoCodeError(f"{folder / 'demo.yaml'}: app: shared.fewshot:text_classifier takes one text input "
                             "and gives one label output")
+    missing = [name for name in (options.model, options.model_zh) if name and name not in manifest.models]
+    if missing:
+        raise DemoCodeError(f"{folder / 'demo.yaml'}: app.options names models that `models:` lacks: {missing}")
     app = TextClassifier(options, manifest.inputs[0].name, manifest.outputs[0].name)
 
     def predict(ctx: "DemoContext", **inputs: Any) -> dict[str, Any]:
