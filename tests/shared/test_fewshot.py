@@ -8,8 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gallery.errors import InputError
+from gallery.loader import DemoCodeError
 from gallery.manifest import load_manifest
-from shared.fewshot import ExamplesError, FewShotClassifier, parse_examples, read_examples
+from shared.chinese import word_count
+from shared.fewshot import (ExamplesError, FewShotClassifier, TextClassifier, TextClassifierOptions, parse_examples,
+                            read_examples, select_rows, text_classifier)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demos" / "finance" / "banking-intent"
@@ -152,3 +156,48 @@ def test_two_label_head_matches_scikit_learn(encoder) -> None:
     np.testing.assert_allclose(
         head.predict_proba(probe), reference.predict_proba(embed_texts(encoder, probe)), atol=1e-4
     )
+
+
+BILINGUAL_CSV = SMALL_CSV + """我的卡丢了,card
+银行卡被偷了,card
+请帮我挂失,card
+卡不见了,card
+钱包和卡都丢了,card
+"""
+
+
+def test_heads_train_on_the_rows_of_their_language() -> None:
+    examples = parse_examples(BILINGUAL_CSV.encode("utf-8"), Path("x.csv"), 5)
+    assert len(select_rows(examples, "all", Path("x.csv"))) == 20
+    assert [e.text for e in select_rows(examples, "en", Path("x.csv"))][:1] == ["my card is gone"]
+    assert len(select_rows(examples, "en", Path("x.csv"))) == 15
+    # A Chinese-only head would have no balance or transfer rows: refused, naming the labels left short.
+    with pytest.raises(ExamplesError, match="the zh head needs at least 5 zh examples a label; too few: "
+                                            "{'balance': 0, 'transfer': 0}"):
+        select_rows(examples, "zh", Path("x.csv"))
+
+
+def test_chinese_text_goes_to_the_chinese_head_and_kana_is_refused() -> None:
+    options = TextClassifierOptions(model_zh="encoder_zh")
+    app = TextClassifier(options, "message", "intent")
+    assert app.language("我的卡丢了，请帮我冻结") == "zh" and app.route("zh") == ("encoder_zh", "all")
+    assert app.language("HPV疫苗和iPhone账单") == "zh"
+    assert app.language("my card is gone") == "en" and app.route("en") == ("encoder", "en")
+    with pytest.raises(InputError, match="English or Chinese"):
+        app.language("カードをなくしました")
+    # Without model_zh the demo keeps one head over every row and refuses Chinese, as before.
+    english = TextClassifier(TextClassifierOptions(), "message", "intent")
+    assert english.route("en") == ("encoder", "all")
+    with pytest.raises(InputError, match="English only"):
+        english.language("我的卡丢了")
+
+
+def test_chinese_words_are_counted_two_characters_to_a_word() -> None:
+    assert word_count("光合") == 1 and word_count("光合作用") == 2 and word_count("HPV疫苗") == 2
+
+
+def test_a_model_zh_missing_from_the_manifest_is_named() -> None:
+    manifest = load_manifest(DEMO / "demo.yaml")
+    without = manifest.model_copy(update={"models": {"encoder": manifest.models["encoder"]}})
+    with pytest.raises(DemoCodeError, match=r"lacks: \['encoder_zh'\]"):
+        text_classifier(without, DEMO, TextClassifierOptions(model_zh="encoder_zh"))
