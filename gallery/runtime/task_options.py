@@ -41,6 +41,12 @@ class SpeechOptions(ExportOptions):
     whisper_task: Literal["transcribe", "translate"] | None = Field(None, description="Whisper's task token")
 
 
+class TextGenerationOptions(ExportOptions):
+    """text-generation: the most tokens one call may ask a causal language model for."""
+
+    max_new_tokens: int = Field(256, ge=1, le=4096, description="cap on the new tokens of one call")
+
+
 class OnnxFileOptions(_Options):
     """onnx: a shipped ONNX file, run as it is."""
 

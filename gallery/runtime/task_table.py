@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gallery.runtime.task_options import (EmbeddingOptions, ExportOptions, FactoryOptions, OnnxFileOptions,
-                                          SpeechOptions, TorchModuleOptions)
+                                          SpeechOptions, TextGenerationOptions, TorchModuleOptions)
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ TASKS: dict[str, TaskEntry] = {
     "text2text-generation": TaskEntry("gallery.runtime.seq2seq_task:Seq2SeqHandler", "text", ExportOptions),
     "translation": TaskEntry("gallery.runtime.seq2seq_task:Seq2SeqHandler", "text", ExportOptions),
     "summarization": TaskEntry("gallery.runtime.seq2seq_task:Seq2SeqHandler", "text", ExportOptions),
+    "text-generation": TaskEntry("gallery.runtime.causal_lm_task:CausalLMHandler", "text", TextGenerationOptions),
     "automatic-speech-recognition": TaskEntry("gallery.runtime.asr:SpeechHandler", "audio", SpeechOptions),
     "image-classification": TaskEntry("gallery.runtime.image_task:ImageHandler", "image", ExportOptions),
     "onnx": TaskEntry("gallery.runtime.onnx_file:OnnxFileHandler", "tensor", OnnxFileOptions),

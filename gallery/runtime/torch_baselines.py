@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from gallery.runtime.causal_lm_onnx import DecodingLoop
 from gallery.runtime.openvino import Port
 
 
@@ -111,3 +112,51 @@ class TorchSeq2Seq:
             with self._lock:
                 results.append({self.output_key: self.tokenizer.decode(ids, skip_special_tokens=True)})
         return results
+
+
+class TorchCausalLM(DecodingLoop):
+    """The PyTorch causal LM (eager fp32) under the ONNX engine's decoding loop, plus transformers' `generate`."""
+
+    def __init__(self, src: Path) -> None:
+        from tokenizers import Tokenizer
+        from transformers import AutoModelForCausalLM
+
+        from gallery.runtime.causal_lm_onnx import read_eos_ids
+        from gallery.runtime.engine_base import read_json
+
+        src = Path(src)
+        self.model = AutoModelForCausalLM.from_pretrained(str(src), dtype="float32").eval()
+        self.tokenizer = Tokenizer.from_file(str(src / "tokenizer.json"))
+        self.eos_ids = read_eos_ids(src)
+        self.max_positions = int(read_json(src / "config.json").get("max_position_embeddings", 2048))
+        self.providers = ["torch-cpu"]
+
+    def _forward(self, ids: Sequence[int], past: Any) -> tuple[np.ndarray, Any]:
+        import torch
+
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.tensor([list(ids)], dtype=torch.long), past_key_values=past,
+                             use_cache=True)
+        return out.logits[0, -1].float().numpy(), out.past_key_values
+
+    def prefill(self, ids: Sequence[int]) -> tuple[np.ndarray, Any]:
+        """Run the prompt with no cache."""
+        return self._forward(ids, None)
+
+    def advance(self, token: int, state: Any) -> tuple[np.ndarray, Any]:
+        """Run one token after the cache."""
+        return self._forward([token], state)
+
+    def logits(self, prompt: str) -> np.ndarray:
+        """Return the next-token logits after the prompt."""
+        return self.prefill(self.encode(prompt))[0]
+
+    def hf_generate_ids(self, prompt: str, max_new_tokens: int = 32) -> list[int]:
+        """Return transformers' own greedy `generate` new ids (the benchmark's plain PyTorch reference)."""
+        import torch
+
+        ids = torch.tensor([self.encode(prompt)], dtype=torch.long)
+        with torch.inference_mode():
+            out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                                      num_beams=1, max_new_tokens=max_new_tokens)
+        return [int(t) for t in out[0, ids.shape[1]:]]

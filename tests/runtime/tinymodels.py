@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 WORDS = ("the a an is was to of and in on for with my card bank train bus late delayed refund money "
          "account pin reset password help please where when how what why can i you we it this that "
@@ -235,3 +236,38 @@ def tiny_task_models(base: Path) -> Path:
     tiny_t5(base / "t5" / "model", seed=6)
     tiny_vit(base / "vit" / "model", seed=7)
     return base
+
+
+def train_byte_bpe(folder: Path, vocab_size: int = 300) -> Any:
+    """Train a byte-level BPE tokenizer (as GPT-2 and Llama-3 style models use) on a few sentences."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tokenizer.train_from_iterator(SENTENCES, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|endoftext|>", bos_token="<|endoftext|>")
+
+
+def tiny_llama(folder: Path, seed: int = 0) -> Path:
+    """Save a 2-layer, 32-wide Llama causal LM (grouped key/value heads) with random weights and its tokenizer."""
+    import torch
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = train_byte_bpe(folder)
+    eos = tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                         bos_token_id=eos, eos_token_id=eos, tie_word_embeddings=True)
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config).eval()
+    with torch.no_grad():  # larger weights than the default init, so the random model's choices are not near-ties
+        for param in model.parameters():
+            param.mul_(4.0)
+    model.save_pretrained(folder)
+    GenerationConfig(bos_token_id=eos, eos_token_id=eos).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
