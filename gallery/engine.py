@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Iterator, Protocol
 
 from gallery.admission import demo_concurrency
 from gallery.errors import DemoFailure, GalleryError, from_envelope
@@ -80,6 +80,30 @@ def run_predict(demo_id: str, code: DemoCode, context: DemoContext, inputs: dict
     return json_safe(result)
 
 
+def run_stream(demo_id: str, code: DemoCode, context: DemoContext, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Yield a demo's growing results from its `stream` (else predict's one result) inside its failure boundary."""
+    if code.stream is None:
+        yield run_predict(demo_id, code, context, inputs)
+        return
+    started = time.perf_counter()
+    count = 0
+    try:
+        for result in code.stream(context, **inputs):
+            if not isinstance(result, dict):
+                logger.error("demo %s: stream yielded %s, not a dict", demo_id, type(result).__name__)
+                raise DemoFailure("the demo returned an invalid result")
+            count += 1
+            yield json_safe(result)
+    except GalleryError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (the same boundary as run_predict)
+        log_failure(logger, demo_id, "stream failed", exc)
+        raise DemoFailure(f"the demo failed on this input ({type(exc).__name__})") from exc
+    if not count:
+        raise DemoFailure("the demo returned no result")
+    logger.info("demo %s: stream took %.1f ms (%d updates)", demo_id, (time.perf_counter() - started) * 1000, count)
+
+
 def envelope(demo_id: str, code: DemoCode, context: DemoContext, inputs: dict[str, Any]) -> dict[str, Any]:
     """Run predict and return its outcome as plain data: {"ok": result} or {"error": {kind, message, field}}."""
     try:
@@ -107,6 +131,10 @@ class LocalEngine:
     def predict(self, demo_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """Run the demo here."""
         return run_predict(demo_id, self.code[demo_id], self.contexts[demo_id], inputs)
+
+    def stream(self, demo_id: str, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Run the demo here, yielding each growing result of a streaming demo."""
+        return run_stream(demo_id, self.code[demo_id], self.contexts[demo_id], inputs)
 
     def concurrency(self, manifest: Manifest | None) -> int:
         """Return the largest `max_concurrency` of the demo's models."""

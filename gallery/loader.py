@@ -9,7 +9,7 @@ import logging
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,6 +33,8 @@ class DemoCode:
     predict: Callable[..., dict[str, Any]]
     present: Callable[[dict[str, Any], dict[str, Any], str], dict[str, Any]] | None
     build: Callable[..., Any] | None
+    # Optional `stream(ctx, <inputs>)`: a generator of the growing result, its last yield equal to predict's.
+    stream: Callable[..., Iterator[dict[str, Any]]] | None = None
 
 
 def module_name(demo_id: str) -> str:
@@ -66,11 +68,15 @@ def import_demo(entry: DemoEntry) -> DemoCode:
     check_predict_signature(predict, [spec.name for spec in entry.manifest.inputs], str(app_path))
     present = getattr(module, "present", None)
     build = getattr(module, "build", None)
+    stream = getattr(module, "stream", None)
+    if callable(stream):
+        check_predict_signature(stream, [spec.name for spec in entry.manifest.inputs], f"{app_path} (stream)")
     return DemoCode(
         module=module,
         predict=predict,
         present=with_language(present) if callable(present) else None,
         build=build if callable(build) else None,
+        stream=stream if callable(stream) else None,
     )
 
 

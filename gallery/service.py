@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from gallery.admission import Admission
 from gallery.context import DemoContext
@@ -164,6 +164,20 @@ class GalleryService:
         # Every front end passes here: wait for one of the demo's slots, or be refused at once (Busy).
         with self.admission.slot(demo_id, self.engine.concurrency(self.entry(demo_id).manifest)):
             return self.engine.predict(demo_id, inputs)  # its failure boundary: gallery.engine.run_predict
+
+    def streams(self, demo_id: str) -> bool:
+        """Return whether the demo yields growing results (a `stream` in its code, and an engine that relays it)."""
+        code = self.code.get(demo_id)
+        return code is not None and code.stream is not None and hasattr(self.engine, "stream")
+
+    def stream(self, demo_id: str, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Yield a demo's growing results on decoded inputs (one result for a demo or engine that does not stream)."""
+        if not self.streams(demo_id):
+            yield self.predict(demo_id, inputs)
+            return
+        # The same admission as predict: the slot is held until the last result.
+        with self.admission.slot(demo_id, self.engine.concurrency(self.entry(demo_id).manifest)):
+            yield from self.engine.stream(demo_id, inputs)  # type: ignore[attr-defined]
 
     def run(self, demo_id: str, raw: dict[str, Any], allow_paths: bool = False) -> dict[str, Any]:
         """Validate raw inputs and run the demo: the single path behind UI, Gradio API and JSON API."""

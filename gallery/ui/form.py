@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import gradio as gr
 
@@ -57,6 +57,20 @@ def run_for_ui(service: GalleryService, demo_id: str, raw: dict[str, Any], progr
                 progress(0.5, desc=text("demo.running", lang))
             return service.predict(demo_id, inputs)
     except GalleryError as exc:  # a refusal or a failure already logged where it happened: shown, not printed
+        reply = answer(exc, demo_id, lang)
+        raise gr.Error(reply.message, title=reply.title, print_exception=False) from None
+
+
+def stream_for_ui(service: GalleryService, demo_id: str, raw: dict[str, Any], progress: Any = None,
+                  lang: str = "en") -> Iterator[dict[str, Any]]:
+    """Yield a streaming demo's growing results for the UI, errors becoming gr.Error messages as in run_for_ui."""
+    try:
+        with counted(service, demo_id, "ui"):
+            if progress is not None and service.needs_load(demo_id):
+                progress(0.05, desc=text("demo.loading_model", lang))
+            inputs = service.decode(demo_id, raw, allow_paths=True)
+            yield from service.stream(demo_id, inputs)
+    except GalleryError as exc:
         reply = answer(exc, demo_id, lang)
         raise gr.Error(reply.message, title=reply.title, print_exception=False) from None
 
@@ -135,9 +149,16 @@ def standard_ui(service: GalleryService, entry: DemoEntry, manifest: Manifest, i
         request = values[len(names)] if len(values) > len(names) else None
         return run_with_info(service, demo_id, dict(zip(names, values)), progress, request_language(request))
 
+    def run_demo_live(*values: Any, progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, Any]]:
+        # A streaming demo: Gradio sends each growing result to the page; gradio_client returns the last.
+        request = values[len(names)] if len(values) > len(names) else None
+        yield from stream_with_info(service, demo_id, dict(zip(names, values)), progress, request_language(request))
+
+    streaming = service.streams(demo_id)
+    runner: Callable[..., Any] = run_demo_live if streaming else run_demo
     # gradio_client maps keyword arguments by the function's parameter names: give it the input names.
-    run_demo.__signature__ = api_signature(manifest)  # type: ignore[attr-defined]
-    run_demo.__annotations__ = {"request": gr.Request}
+    runner.__signature__ = api_signature(manifest)  # type: ignore[attr-defined]
+    runner.__annotations__ = {"request": gr.Request}
 
     def show(result: dict[str, Any], info: dict[str, Any] | None, shown_lang: str | None, *values: Any) -> list[Any]:
         lang_code = language(shown_lang)
@@ -148,18 +169,23 @@ def standard_ui(service: GalleryService, entry: DemoEntry, manifest: Manifest, i
     # the demo's concurrency, queues a bounded number and refuses the rest at once; Gradio's own queue would
     # hold them where admission cannot see, count or refuse them.
     # The progress (model loading, running) shows over the result views, not the collapsed JSON.
-    event = run.click(run_demo, inputs=inputs, outputs=[raw_json, run_info], api_name=manifest.api_name,
+    event = run.click(runner, inputs=inputs, outputs=[raw_json, run_info], api_name=manifest.api_name,
                       concurrency_limit=None, concurrency_id=demo_id, show_progress="full", show_progress_on=views)
     event.success(show, inputs=[raw_json, run_info, lang, *inputs], outputs=[*views, ran],
                   api_visibility="private", queue=False)
     for button, example in buttons:
         # One click fills the form with the example and runs it, as Run would.
         filled = button.click(_constant(example), inputs=None, outputs=inputs, api_visibility="private", queue=False)
-        ran_example = filled.then(run_demo, inputs=inputs, outputs=[raw_json, run_info], api_visibility="private",
+        ran_example = filled.then(runner, inputs=inputs, outputs=[raw_json, run_info], api_visibility="private",
                                   concurrency_limit=None, concurrency_id=demo_id, show_progress="full",
                                   show_progress_on=views)
         ran_example.success(show, inputs=[raw_json, run_info, lang, *inputs], outputs=[*views, ran],
                             api_visibility="private", queue=False)
+    if streaming:
+        # Each growing result lands in the JSON view: render it as it comes (the last one again on success,
+        # with the line saying what ran). "always_last" drops renders that a faster stream has overtaken.
+        raw_json.change(show, inputs=[raw_json, run_info, lang, *inputs], outputs=[*views, ran],
+                        api_visibility="private", queue=False, trigger_mode="always_last", show_progress="hidden")
     tables = [(view, spec) for view, spec in zip(views, manifest.outputs) if output_type(spec.type).has_columns and spec.columns]
     if tables:
         # The page's language is known once it has loaded (the switch is set then): head the empty tables in it.
@@ -182,12 +208,29 @@ def run_with_info(service: GalleryService, demo_id: str, raw: dict[str, Any], pr
     cold = service.needs_load(demo_id)
     started = time.perf_counter()
     result = run_for_ui(service, demo_id, raw, progress, lang)
+    return result, _ran(service, demo_id, cold, started)
+
+
+def _ran(service: GalleryService, demo_id: str, cold: bool, started: float) -> dict[str, Any]:
+    """Return what ran since `started`: the time less any model load, the backend and the variant."""
     seconds = time.perf_counter() - started
     status = service.status(demo_id)
     loads = [m.get("load_seconds") for m in status.models.values() if m.get("load_seconds")]
     load = sum(loads) if cold and loads else None
-    return result, {"ms": (seconds - (load or 0.0)) * 1000, "backend": status.backend, "variant": status.variant,
-                    "load_s": load}
+    return {"ms": (seconds - (load or 0.0)) * 1000, "backend": status.backend, "variant": status.variant,
+            "load_s": load}
+
+
+def stream_with_info(service: GalleryService, demo_id: str, raw: dict[str, Any], progress: Any = None,
+                     lang: str = "en") -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Yield a streaming demo's growing results, the last with what ran (as run_with_info gives it)."""
+    cold = service.needs_load(demo_id)
+    started = time.perf_counter()
+    result: dict[str, Any] | None = None
+    for result in stream_for_ui(service, demo_id, raw, progress, lang):
+        yield result, None  # no "what ran" line until the end
+    assert result is not None  # the service yields at least one result or raises
+    yield result, _ran(service, demo_id, cold, started)
 
 
 # Product names, the same in both languages.

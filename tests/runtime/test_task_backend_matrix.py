@@ -23,7 +23,7 @@ from tests.runtime.conftest import make_spec
 from tests.runtime.test_asr import FP32 as WHISPER_FP32
 from tests.runtime.test_asr import _demo as whisper_demo
 from tests.runtime.test_module_custom_onnx import MODULE_CODE
-from tests.runtime.tinymodels import tiny_bert, tiny_t5, tiny_vit
+from tests.runtime.tinymodels import tiny_bert, tiny_llama, tiny_t5, tiny_vit
 
 # What `OPENMODELS_BACKEND` / force_backend calls each planned backend.
 ASKED = {"onnxruntime-cpu": "onnxruntime", "onnxruntime-cuda": "onnxruntime", "openvino-cpu": "openvino",
@@ -66,6 +66,9 @@ CASES: dict[str, Case] = {
                     lambda m, r: (m(TEXTS[0], max_new_tokens=8, do_sample=False), [])),
     "summarization": ("t5", {"source": {"path": "model"}},
                       lambda m, r: (m(TEXTS[0], max_new_tokens=8, do_sample=False), [])),
+    # Greedy tokens must be the same, and the next-token logits after the prompt within 1e-3.
+    "text-generation": ("lm", {"source": {"path": "model"}},
+                        lambda m, r: (m.generate_ids(TEXTS[0], 12), m.logits(TEXTS[0]).tolist())),
     "image-classification": ("vit", {"source": {"path": "model"}},
                              lambda m, r: ([x["label"] for x in m(_image())], _scores(m(_image())))),
     "automatic-speech-recognition": ("asr", WHISPER_FP32.model_dump(exclude={"task"}),
@@ -97,6 +100,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     tiny_bert(base / "qa" / "model", head="qa", seed=14)
     tiny_t5(base / "t5" / "model", seed=15)
     tiny_vit(base / "vit" / "model", seed=16)
+    tiny_llama(base / "lm" / "model", seed=17)
     whisper_demo(base / "asr")
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "relu",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3])],
