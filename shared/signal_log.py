@@ -101,7 +101,8 @@ def read_csv_log(data: bytes, name: str = "events") -> EventLog:
         raise InputError(f"has {len(lines) - 1:,} rows; this demo reads at most {MAX_ROWS:,} events "
                          f"(about {MAX_HOURS:g} hours of a busy signal): upload a shorter part of the log", name)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, usecols=list(mapping),
+        # index_col=False: a row with a trailing extra field must not turn the first column into the index.
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, usecols=list(mapping), index_col=False,
                             keep_default_na=False, engine="c")
     except (pd.errors.ParserError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0][:200]
@@ -119,9 +120,17 @@ def _typed(frame: Any, name: str) -> EventLog:
 
     notes: list[str] = []
     total = len(frame)
+    try:
+        stamps = pd.to_datetime(frame["Timestamp"].str.strip(), errors="coerce", format="mixed")
+    except (ValueError, TypeError):
+        raise InputError("has timestamps in several time zones; give the controller's local times, without a zone "
+                         "(2024-12-03 12:00:00.1)", name) from None
+    if getattr(stamps.dt, "tz", None) is not None:
+        # The models read controller local time; a single zone (…Z, +08:00) is kept as the wall-clock time written.
+        stamps = stamps.dt.tz_localize(None)
     typed = pd.DataFrame({
         "DeviceId": frame["DeviceId"].str.strip(),
-        "Timestamp": pd.to_datetime(frame["Timestamp"].str.strip(), errors="coerce", format="mixed"),
+        "Timestamp": stamps,
         "EventId": pd.to_numeric(frame["EventId"].str.strip(), errors="coerce"),
         "Parameter": pd.to_numeric(frame["Parameter"].str.strip(), errors="coerce"),
     })

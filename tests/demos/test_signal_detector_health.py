@@ -114,6 +114,8 @@ def _rows(count: int, start: str = "2024-12-03 12:00:00", step_s: float = 1.0, d
         ((HEADER + _rows(100)).encode(), "covers only 99 seconds"),
         ((HEADER + _rows(1000, step_s=30)).encode(), "covers 8.3 hours"),
         ((HEADER + _rows(400).replace(",82,", ",1,")).encode(), "has no detector events"),
+        ((HEADER + _rows(200).replace(".000000,", ".000000+01:00,") + _rows(200, "2024-12-03 12:04:00")
+          .replace(".000000,", ".000000-05:00,")).encode(), "several time zones"),
     ],
 )
 def test_junk_logs_are_refused_with_what_is_wrong(demo: Demo, data: bytes, fragment: str) -> None:
@@ -137,6 +139,13 @@ def test_nothing_given_asks_for_a_log(demo: Demo) -> None:
     with pytest.raises(InputError) as info:
         run(demo, use_sample=False)
     assert "Use the sample" in info.value.message
+
+
+def test_a_single_zone_and_a_trailing_field_are_read_as_written() -> None:
+    rows = _rows(400).replace(".000000,82,", ".000000Z,82,").replace("\n", ",extra\n")
+    log = read_csv_log((HEADER + rows).encode())
+    assert str(log.events["Timestamp"].iloc[0]) == "2024-12-03 12:00:00" and log.minutes == pytest.approx(399 / 60)
+    assert set(log.events["EventId"]) == {82}
 
 
 def test_a_few_bad_rows_are_left_out_with_a_note() -> None:
