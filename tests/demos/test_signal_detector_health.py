@@ -153,3 +153,22 @@ def test_a_few_bad_rows_are_left_out_with_a_note() -> None:
     text[10] = "d2d0de72-c8aa-45ca-ae1a-8fc626c5afc9,not a time,82,2"
     log = read_csv_log("\n".join(text).encode())
     assert len(log.events) == 6403 and "1 of 6,404 rows" in log.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ({"events": "data:image/png;base64,iVBORw0KGgoAAAAA", "use_sample": False}, "is not a CSV text file"),
+        ({"events": "data:text/csv;base64,YSxiCjEsMgo=", "use_sample": False}, "found: 'a', 'b'"),
+        ({"use_sample": False}, "is missing; upload"),
+    ],
+)
+def test_the_json_api_answers_a_bad_upload_with_422(tmp_path: Path, raw: dict, fragment: str) -> None:
+    from gallery.errors import GalleryError, answer
+    from gallery.service import GalleryService
+
+    service = GalleryService.open(FOLDER.parents[1], tmp_path, select=["transport/signal-detector-health"])
+    with pytest.raises(GalleryError) as info:
+        service.run("transport/signal-detector-health", raw)
+    reply = answer(info.value, "transport/signal-detector-health")
+    assert reply.status == 422 and fragment in reply.body["detail"], reply.body
