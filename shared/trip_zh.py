@@ -25,7 +25,7 @@ ENTITY_TYPES = ("LOC", "ORG", "TIME")
 # The modes of travel, and the words that name each, most specific first: 动车 and G123 are high-speed rail
 # before 列车 makes a plain train; 地铁 is checked before 车站-like words.
 MODES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("flight", re.compile(r"飞机|航班|机票|飞往|飞到|直飞|飞去|经济舱|头等舱|公务舱|登机|乘机|[A-Z]{2}\d{3,4}(?!\d)|(?<=[市京海州都])飞")),
+    ("flight", re.compile(r"飞机|航班|机票|飞往|飞到|直飞|飞去|经济舱|头等舱|公务舱|登机|乘机|[A-Z]{2}\d{3,4}(?!\d)|(?<=\s)飞|飞(?=\s)")),
     ("high_speed_rail", re.compile(r"高铁|动车|城际|复兴号|和谐号|(?<![A-Za-z])[GDC]\d{1,4}(?!\d)|[GD]字头")),
     ("metro", re.compile(r"地铁|轻轨|\d+号线|[一二三四五六七八九十]+号线|磁悬浮")),
     ("ferry", re.compile(r"轮渡|渡轮|渡船|船票|客轮|轮船|游船|快艇|坐船|乘船|邮轮|客船")),
@@ -147,8 +147,10 @@ def roles(query: str, spans: list[Span]) -> tuple[str, str]:
 
 def mode_of(query: str, place_spans: list[Span]) -> str:
     """Return the mode of travel the query names (a key of MODE_NAMES), or "" when it names none."""
-    text = list(query)
-    for span in place_spans:  # a station's or an airport's name says where, not by what
+    text = list(query.replace(" ", "_"))
+    # A station's or an airport's name says where, not by what: places become blanks, so "飞" next to a blank is
+    # a flight between places (哈尔滨飞上海) while the 飞 of a name is never seen.
+    for span in place_spans:
         text[span.start:span.end] = " " * (span.end - span.start)
     rest = "".join(text)
     for mode, pattern in MODES:
