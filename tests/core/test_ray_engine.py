@@ -78,10 +78,14 @@ def test_serving_block_is_checked_and_maps_to_deployment_options(tmp_path: Path)
         load_manifest(bad)
 
 
+# Speech, OCR and text generation by their task; the signal log by its manifest's `serving: {heavy: true}`.
+HEAVY_DEMOS = {"healthcare/clinical-dictation", "education/lecture-transcriber", "finance/receipt-scanner",
+               "education/next-word-explorer", "transport/signal-detector-health"}
+
+
 def test_heavy_demos_get_their_own_deployment_and_light_ones_share_a_pool() -> None:
     heavy, light = plan(AppArgs(demos_dir=str(default_demos_dir())))
-    assert {e.id for e in heavy} == {"healthcare/clinical-dictation", "education/lecture-transcriber",
-                                     "finance/receipt-scanner", "transport/signal-detector-health"}
+    assert {e.id for e in heavy} == HEAVY_DEMOS
     # Every other demo that can run shares the light pool: a new demo joins it without a line here.
     others = {e.id for e in discover(default_demos_dir()).available} - {e.id for e in heavy}
     assert {e.id for e in light} == others and TEXT_DEMO in others
@@ -228,7 +232,7 @@ def test_the_operators_serve_config_is_valid_and_builds_the_application() -> Non
     args = AppArgs.model_validate(app.args)  # unknown keys are refused, so a typo in the file fails here
     heavy, light = plan(args)
     available = discover(default_demos_dir()).available
-    assert len(heavy) == 4 and len(light) == len(available) - 4 and len(light) >= 12
+    assert {e.id for e in heavy} == HEAVY_DEMOS and len(light) == len(available) - len(HEAVY_DEMOS) >= 12
     assert type(build_app(args)).__name__ == "Application"
 
 
