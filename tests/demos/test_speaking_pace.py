@@ -108,24 +108,30 @@ def test_min_pause_leaves_out_shorter_silences(demo) -> None:
     assert all(p["length"] >= 1.0 for p in result["pauses"])
 
 
-def test_real_speech_with_a_two_second_silence_put_in(demo) -> None:
+def test_real_speech_a_pause_made_two_seconds_longer_is_measured_two_seconds_longer(demo) -> None:
     with REAL_SPEECH.open("rb") as handle:
-        samples = decode_audio(handle.read()).samples
-    # Put the silence where the speaker is quietest in the middle third, so no word is cut in two.
-    third = samples.size // 3
-    energy = np.convolve(samples[third:2 * third] ** 2, np.ones(1600) / 1600, mode="same")
-    cut = third + int(np.argmin(energy))
-    at = cut / 16000
+        samples = decode_audio(handle.read(), max_seconds=600, max_bytes=10**8).samples
+    original = run_ui(demo, audio=wav_bytes(samples))
+    assert original["pauses"] and original["units"] >= 10 and 80 <= original["speech_rate"] <= 260, original
+    # Two seconds of silence in the middle of the speaker's own first pause (cut inside a word instead, and the
+    # detector hears the word's tail after the silence as noise: a real speaker does not stop mid-word).
+    first = original["pauses"][0]
+    cut = int((first["start"] + first["end"]) / 2 * 16000)
     edited = np.concatenate([samples[:cut], np.zeros(32000, np.float32), samples[cut:]])
     result = run_ui(demo, audio=wav_bytes(edited))
-    around = [p for p in result["pauses"] if p["start"] <= at + TOLERANCE and p["end"] >= at + 2.0 - TOLERANCE]
-    assert len(around) == 1, (at, result["pauses"])
-    # The pause holds the silence put in, and at most the speaker's own quiet around it.
-    assert 2.0 - TOLERANCE <= around[0]["length"] <= 2.0 + 1.5
-    assert result["units"] >= 10 and 80 <= result["speech_rate"] <= 260, result
-    print(f"speaking-pace: real speech {result['duration']:.1f} s, {result['units']} words, "
-          f"{result['speech_rate']:.0f} wpm, pause {around[0]['start']:.2f}-{around[0]['end']:.2f} for the silence at "
-          f"{at:.2f}-{at + 2:.2f}")
+    longer = result["pauses"][0]
+    print(f"speaking-pace: real speech {original['duration']:.1f} s, {original['units']} words, "
+          f"{original['speech_rate']:.0f} wpm; pause {first['start']:.2f}-{first['end']:.2f} became "
+          f"{longer['start']:.2f}-{longer['end']:.2f} with 2 s put in")
+    assert abs(longer["start"] - first["start"]) <= TOLERANCE
+    assert abs(longer["end"] - (first["end"] + 2.0)) <= TOLERANCE
+    assert result["pause_count"] == original["pause_count"]
+    assert abs(result["speaking_seconds"] - original["speaking_seconds"]) <= TOLERANCE
+    # The word count is what Whisper heard, and Whisper base reads the two clips differently (measured: it left
+    # out the first phrase, "I sleep with the dagger.", of the unedited clip, 16 words, and heard all 21 in the
+    # edited one), so only the voice detector's figures are held exactly here.
+    print(f"speaking-pace: transcripts {original['transcript']!r} / {result['transcript']!r}")
+    assert result["units"] >= original["units"] // 2
 
 
 def test_silence_is_refused_with_a_clear_message(demo) -> None:
