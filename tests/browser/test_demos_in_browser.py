@@ -9,7 +9,6 @@ import time
 from typing import Callable
 
 import httpx
-
 import pytest
 from playwright.sync_api import Locator, Page, expect
 

@@ -80,7 +80,8 @@ def test_serving_block_is_checked_and_maps_to_deployment_options(tmp_path: Path)
 
 # Speech, OCR and text generation by their task; the signal log by its manifest's `serving: {heavy: true}`.
 HEAVY_DEMOS = {"healthcare/clinical-dictation", "education/lecture-transcriber", "finance/receipt-scanner",
-               "education/next-word-explorer", "transport/signal-detector-health"}
+               "education/next-word-explorer", "transport/signal-detector-health", "finance/report-reader-zh",
+               "education/speaking-pace"}
 
 
 def test_heavy_demos_get_their_own_deployment_and_light_ones_share_a_pool() -> None:
