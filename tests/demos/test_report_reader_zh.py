@@ -187,3 +187,18 @@ def test_present_shows_tables_and_the_page_in_one_language(demo, results) -> Non
     assert zh["summary"].startswith("页面先旋转了 270°") and zh["page"] is None
     assert list(zh["entities"].columns) == ["类型", "文字", "区域", "识别方式"]
     assert "表格" in zh["regions"]["类别"].tolist() and "Table" not in zh["summary"]
+
+
+def test_rules_find_amounts_percentages_and_dates_and_trim_a_run_on_organisation() -> None:
+    from shared.report_zh import lac_entities, merge, rule_entities
+
+    text = "净利润1,234.56万元，同比增长-3.5%；于2024-12-31派发人民币2亿元，另有¥3.20和12,000股。"
+    found = {(e.type, e.text) for e in rule_entities(text, 0)}
+    assert found == {("AMOUNT", "1,234.56万元"), ("PERCENT", "-3.5%"), ("DATE", "2024-12-31"),
+                     ("AMOUNT", "人民币2亿元"), ("AMOUNT", "¥3.20")}
+    tags = [("同意", "v"), ("续聘", "v"), ("华明会计师事务所为", "ORG"), ("2024年度", "TIME"), ("上年末", "TIME")]
+    lac = lac_entities(tags, 0)
+    assert [(e.type, e.text, e.start) for e in lac] == [("ORG", "华明会计师事务所", 4), ("DATE", "2024年度", 13)]
+    # A rule's longer span wins over LAC's shorter one at the same place.
+    date = rule_entities("2024年3月26日", 0)
+    assert [e.text for e in merge(date + lac_entities([("2024年", "TIME"), ("3月26日", "TIME")], 0))] == ["2024年3月26日"]
