@@ -107,3 +107,10 @@ def required_cpus(args: AppArgs) -> float:
     heavy, light = plan(args)
     total = sum(e.manifest.serving.num_cpus * e.manifest.serving.min_replicas for e in heavy if e.manifest)
     return total + (args.light.num_cpus * args.light.min_replicas if light else 0.0)
+
+
+def required_memory(args: AppArgs) -> int:
+    """Return the bytes of memory the application reserves at its minimum replica counts."""
+    heavy, light = plan(args)
+    total = sum(e.manifest.serving.memory_gb * e.manifest.serving.min_replicas for e in heavy if e.manifest)
+    return int((total + (args.light.memory_gb * args.light.min_replicas if light else 0.0)) * GIB)

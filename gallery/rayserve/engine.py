@@ -18,7 +18,8 @@ import gallery
 from gallery.admission import demo_concurrency
 from gallery.engine import unwrap
 from gallery.errors import Busy, DemoFailure
-from gallery.rayserve.app import APP_NAME, LIGHT_NAME, AppArgs, build_app, is_heavy, plan, required_cpus
+from gallery.rayserve.app import (APP_NAME, LIGHT_NAME, AppArgs, build_app, is_heavy, plan, required_cpus,
+                                  required_memory)
 from gallery.rayserve.deployments import heavy_name
 
 if TYPE_CHECKING:
@@ -85,7 +86,9 @@ class RayEngine:
                 logger.warning("ray: the demos' deployments ask for %.1f CPUs and this machine has %d; starting "
                                "the local Ray with %.1f logical CPUs (replicas share the cores)", needed, cpus, needed)
                 cpus = max(cpus, int(needed + 0.999))
-            ray.init(num_cpus=cpus, include_dashboard=False, runtime_env=runtime_env, log_to_driver=False)
+            memory = self._memory_reservation()
+            ray.init(num_cpus=cpus, include_dashboard=False, runtime_env=runtime_env, log_to_driver=False,
+                     **({"_memory": memory} if memory else {}))
             self.started_ray = True
         heavy, light = plan(self.args)
         wanted = {heavy_name(e.id) for e in heavy} | ({LIGHT_NAME} if light else set())
@@ -109,6 +112,21 @@ class RayEngine:
                     f"a light pool of {len(light)} demo(s)" if light else "no light pool",
                     time.perf_counter() - started)
         return self
+
+    def _memory_reservation(self) -> int | None:
+        """Return the memory a local Ray must offer when the replicas reserve more than its default (else None)."""
+        import psutil
+
+        needed = required_memory(self.args)
+        # Ray's default: what is available, less its object store (30 %); minimum replicas that reserve more
+        # would never be placed on a small machine. As with CPUs, they then share what there is.
+        default = int(psutil.virtual_memory().available * 0.7)
+        if needed <= default:
+            return None
+        logger.warning("ray: the demos' deployments reserve %.1f GB and a local Ray would offer about %.1f GB; "
+                       "starting it with %.1f GB (replicas share the memory; each still keeps its own model "
+                       "budget)", needed / 2**30, default / 2**30, needed / 2**30)
+        return needed
 
     def _wait_for(self, wanted: set[str], seconds: float) -> None:
         """Wait until the running application has every wanted deployment; raise RuntimeError after `seconds`."""
