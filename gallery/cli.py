@@ -150,8 +150,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def private_gradio_temp_dir() -> None:
+    """Give this server a Gradio file cache of its own unless GRADIO_TEMP_DIR names one (before Gradio loads)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    if os.environ.get("GRADIO_TEMP_DIR"):
+        return
+    # Gradio's shared /tmp/gradio names files by content hash: a second gallery on the host stopping would delete
+    # an example file this one still hands to its forms.
+    folder = tempfile.mkdtemp(prefix="openmodels-gradio-")
+    os.environ["GRADIO_TEMP_DIR"] = folder
+    atexit.register(shutil.rmtree, folder, True)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve the gallery."""
+    private_gradio_temp_dir()
     from gallery.auth import api_token_from_env, parse_api_token
     from gallery.feedback.database import resolve_url
     from gallery.logconfig import log_inputs_enabled

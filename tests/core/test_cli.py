@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from gallery.cli import main
 
@@ -39,3 +42,19 @@ def test_module_entry_point_prints_help() -> None:
     out = subprocess.run([sys.executable, "-m", "gallery", "--help"], capture_output=True, text=True, check=True).stdout
     for command in ("run", "mcp", "list", "check", "new", "doctor", "pull", "bench"):
         assert command in out
+
+
+def test_each_server_gets_a_gradio_file_cache_of_its_own(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from gallery.cli import private_gradio_temp_dir
+
+    monkeypatch.delenv("GRADIO_TEMP_DIR", raising=False)
+    private_gradio_temp_dir()
+    first = Path(os.environ["GRADIO_TEMP_DIR"])
+    assert first.is_dir() and first.name.startswith("openmodels-gradio-")
+    monkeypatch.delenv("GRADIO_TEMP_DIR")
+    private_gradio_temp_dir()
+    assert Path(os.environ["GRADIO_TEMP_DIR"]) != first  # another process, another folder
+    # An operator's choice stands.
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    private_gradio_temp_dir()
+    assert os.environ["GRADIO_TEMP_DIR"] == str(tmp_path)
