@@ -11,11 +11,9 @@ import numpy as np
 import yaml
 
 from gallery.context import DemoContext
-from gallery.errors import InputError
-from shared.chinese import han_share
+from shared.chinese import text_language
 from shared.fewshot import embed_texts
 from shared.multilingual import GraphTokenizedEncoder
-from shared.text import cjk_share
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +83,6 @@ def load_faq(path: Path) -> list[FaqEntry]:
     return entries
 
 
-def question_language(question: str) -> str:
-    """Return `zh` for a question written mostly in Chinese characters, `en` for one in Latin letters."""
-    if han_share(question) >= 0.5:
-        return "zh"
-    if cjk_share(question) > 0.5:  # Japanese kana or Korean hangul: neither encoder was chosen for them
-        raise InputError("please ask in English or Chinese (请用中文或英文提问)", "question")
-    return "en"
-
-
 def encoder(ctx: DemoContext, language: str) -> Any:
     """Return the embedder of a question language."""
     model = ctx.model(ENCODERS[language])
@@ -113,7 +102,7 @@ def predict(ctx: DemoContext, question: str, top_k: int = 3) -> dict[str, Any]:
     """Return the top_k FAQ entries closest to the question, best first, in the question's language."""
     # The inputs arrive checked against demo.yaml: the question is not empty, top_k is within its bounds.
     question = question.strip()
-    language = question_language(question)
+    language = text_language(question, "question")  # Chinese by its script; kana or hangul refused
     index = ctx.resource(f"faq-index-{language}", lambda: build_index(ctx, language))
     query = embed_texts(encoder(ctx, language), [question])[0]
     scores = index.scores(query)
