@@ -266,3 +266,12 @@ def test_progress_and_error_titles_follow_the_page_language(tmp_path: Path) -> N
         with pytest.raises(gr.Error) as refused:
             run_for_ui(service, "education/word-stats", {"text": "   "}, lang=lang)
         assert refused.value.title == title and "text: is empty" in refused.value.message
+
+
+def test_every_demo_task_has_a_name_in_both_languages() -> None:
+    from gallery.discovery import default_demos_dir, discover
+    from gallery.ui.i18n import TASKS
+
+    # A task without a name would show as written (`speech-analysis`) on a Chinese page's cards and chips.
+    tasks = {e.manifest.task for e in discover(default_demos_dir()).available if e.manifest is not None}
+    assert tasks - set(TASKS) == set()
