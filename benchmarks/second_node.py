@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -43,8 +44,9 @@ def heavy_replicas(url: str, demo_id: str) -> int:
     return int(body.get("deployments", {}).get(heavy_name(demo_id), {}).get("replicas", 0))
 
 
-def wait_for_second_replica(url: str, heavy: Any, tally_factory: Any) -> float:
+def wait_for_second_replica(url: str, heavy: Any) -> float:
     """Keep the heavy demo busy until its second replica runs; return the seconds it took."""
+    from benchmarks.load import Tally
     from benchmarks.mix import HEAVY, HEAVY_CLIENTS, _loop
 
     started = time.monotonic()
@@ -53,7 +55,7 @@ def wait_for_second_replica(url: str, heavy: Any, tally_factory: Any) -> float:
         if heavy_replicas(url, HEAVY) >= 2:
             return time.monotonic() - started
         # Queued heavy calls are what makes Serve's autoscaler add the replica.
-        tally = tally_factory()
+        tally = Tally(latencies={"heavy": []})
         burst = time.monotonic() + 10
         threads = [threading.Thread(target=_loop, args=(url, heavy, burst, tally, "heavy"), daemon=True)
                    for _ in range(HEAVY_CLIENTS)]
@@ -84,7 +86,7 @@ def run(duration: float, demos_dir: Path) -> dict[str, Any]:
     """Measure the mix on one node, add a second node, measure again; return both reports."""
     from ray.cluster_utils import Cluster
 
-    from benchmarks.load import Tally, _start_server, build_calls, warm_up
+    from benchmarks.load import _start_server, build_calls, warm_up
     from benchmarks.mix import HEAVY, LIGHT, run_mix
 
     if len(os.sched_getaffinity(0)) < 2:
@@ -105,8 +107,7 @@ def run(duration: float, demos_dir: Path) -> dict[str, Any]:
         cluster.add_node(num_cpus=2)
         os.sched_setaffinity(0, {0})
         cluster.wait_for_nodes()
-        waited = wait_for_second_replica(url, calls[HEAVY],
-                                         lambda: Tally(latencies={"heavy": [], "light": []}))
+        waited = wait_for_second_replica(url, calls[HEAVY])
         reports["2 nodes"] = run_mix(url, calls[HEAVY], [calls[d] for d in LIGHT], process.pid, duration=duration)
         reports["2 nodes"]["heavy_replicas"] = heavy_replicas(url, HEAVY)
         reports["2 nodes"]["second_replica_after_s"] = round(waited, 1)
@@ -116,7 +117,7 @@ def run(duration: float, demos_dir: Path) -> dict[str, Any]:
             process.terminate()
             try:
                 process.wait(timeout=60)
-            except Exception:  # noqa: BLE001 - a front end that will not stop must not leave the cluster running
+            except subprocess.TimeoutExpired:  # open keep-alive connections can hold a graceful stop
                 process.kill()
         cluster.shutdown()
         os.sched_setaffinity(0, everything)
