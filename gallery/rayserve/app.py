@@ -102,15 +102,8 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
                               ray_actor_options={"num_cpus": 0}).bind(heavy_apps, light_app, demos_dir)
 
 
-def required_cpus(args: AppArgs) -> float:
-    """Return the CPUs the application asks for at its minimum replica counts."""
-    heavy, light = plan(args)
-    total = sum(e.manifest.serving.num_cpus * e.manifest.serving.min_replicas for e in heavy if e.manifest)
-    return total + (args.light.num_cpus * args.light.min_replicas if light else 0.0)
-
-
-def required_memory(args: AppArgs) -> int:
-    """Return the bytes of memory the application reserves at its minimum replica counts."""
-    heavy, light = plan(args)
-    total = sum(e.manifest.serving.memory_gb * e.manifest.serving.min_replicas for e in heavy if e.manifest)
-    return int((total + (args.light.memory_gb * args.light.min_replicas if light else 0.0)) * GIB)
+def required_resources(args: AppArgs, heavy: list[DemoEntry], light: list[DemoEntry]) -> tuple[float, int]:
+    """Return the CPUs and the bytes of memory the planned application reserves at its minimum replica counts."""
+    specs = [e.manifest.serving for e in heavy if e.manifest] + ([args.light] if light else [])
+    cpus = sum(spec.num_cpus * spec.min_replicas for spec in specs)
+    return cpus, int(sum(spec.memory_gb * spec.min_replicas for spec in specs) * GIB)

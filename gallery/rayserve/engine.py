@@ -18,8 +18,7 @@ import gallery
 from gallery.admission import demo_concurrency
 from gallery.engine import unwrap
 from gallery.errors import Busy, DemoFailure
-from gallery.rayserve.app import (APP_NAME, LIGHT_NAME, AppArgs, build_app, is_heavy, plan, required_cpus,
-                                  required_memory)
+from gallery.rayserve.app import APP_NAME, LIGHT_NAME, AppArgs, build_app, is_heavy, plan, required_resources
 from gallery.rayserve.deployments import heavy_name
 
 if TYPE_CHECKING:
@@ -76,21 +75,21 @@ class RayEngine:
     def start(self) -> RayEngine:
         """Start a local Ray (or join `address`), deploy the application and get a handle per deployment."""
         runtime_env = {"env_vars": replica_env()}
+        heavy, light = plan(self.args)
         if self.address:
             ray.init(address=self.address, runtime_env=runtime_env, log_to_driver=False)
         else:
-            needed = required_cpus(self.args)
+            needed, memory_needed = required_resources(self.args, heavy, light)
             cpus = self.num_cpus or os.cpu_count() or 1
             if needed > cpus:
                 # Ray counts CPUs as a reservation: on a small machine the minimum replicas would never start.
                 logger.warning("ray: the demos' deployments ask for %.1f CPUs and this machine has %d; starting "
                                "the local Ray with %.1f logical CPUs (replicas share the cores)", needed, cpus, needed)
                 cpus = max(cpus, int(needed + 0.999))
-            memory = self._memory_reservation()
+            memory = self._memory_reservation(memory_needed)
             ray.init(num_cpus=cpus, include_dashboard=False, runtime_env=runtime_env, log_to_driver=False,
                      **({"_memory": memory} if memory else {}))
             self.started_ray = True
-        heavy, light = plan(self.args)
         wanted = {heavy_name(e.id) for e in heavy} | ({LIGHT_NAME} if light else set())
         started = time.perf_counter()
         wait = app_wait_seconds()
@@ -113,11 +112,11 @@ class RayEngine:
                     time.perf_counter() - started)
         return self
 
-    def _memory_reservation(self) -> int | None:
-        """Return the memory a local Ray must offer when the replicas reserve more than its default (else None)."""
+    @staticmethod
+    def _memory_reservation(needed: int) -> int | None:
+        """Return the memory a local Ray must offer when the replicas reserve `needed`, more than its default."""
         import psutil
 
-        needed = required_memory(self.args)
         # Ray's default: what is available, less its object store (30 %); minimum replicas that reserve more
         # would never be placed on a small machine. As with CPUs, they then share what there is.
         default = int(psutil.virtual_memory().available * 0.7)
